@@ -1,0 +1,65 @@
+"""Outreach: events, registrations, calendars and mail for a diaspora network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import BASE_DIR, Config, config_from_env
+from outreach.database import configure_engine
+from outreach import models  # noqa: F401  (puts every table on db.metadata)
+from outreach import extensions as ext
+from outreach.i18n import select_locale
+
+
+def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
+    """Build the application; ``overrides`` replace single configuration values."""
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.from_object(config or config_from_env())
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    ext.db.init_app(app)
+    with app.app_context():
+        configure_engine(ext.db.engine)
+    ext.migrate.init_app(
+        app, ext.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True
+    )
+    ext.mail.init_app(app)
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=select_locale)
+    ext.limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from outreach.api.views import bp as api_bp
+    from outreach.errors import register_error_handlers
+    from outreach.manage.views import bp as manage_bp
+    from outreach.public.views import bp as public_bp
+    from outreach.templating import register_template_helpers
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(manage_bp)
+    app.register_blueprint(api_bp)
+    ext.csrf.exempt(api_bp)
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from outreach.cli import outreach_cli
+
+    app.cli.add_command(outreach_cli)

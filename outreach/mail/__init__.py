@@ -1,0 +1,1 @@
+"""Mail: composing messages, the outbox, the worker and the transports."""

@@ -1,0 +1,50 @@
+"""The data model, one module per aggregate; import from here."""
+
+from outreach.models.events import (
+    DEFAULT_TIMEZONE,
+    Event,
+    EventLanguage,
+    EventStatus,
+    EventTranslation,
+    QuestionKind,
+    RegistrationQuestion,
+    RegistrationWindow,
+    Topic,
+    event_hosts,
+    event_topics,
+)
+from outreach.models.mail import MessageKind, MessageStatus, OutboxMessage
+from outreach.models.organisations import Organisation
+from outreach.models.registrations import (
+    ACTIVE_STATUSES,
+    ManageToken,
+    Registration,
+    RegistrationStatus,
+)
+from outreach.models.types import utcnow
+from outreach.models.users import Role, User
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DEFAULT_TIMEZONE",
+    "Event",
+    "EventLanguage",
+    "EventStatus",
+    "EventTranslation",
+    "ManageToken",
+    "MessageKind",
+    "MessageStatus",
+    "Organisation",
+    "OutboxMessage",
+    "QuestionKind",
+    "Registration",
+    "RegistrationQuestion",
+    "RegistrationStatus",
+    "RegistrationWindow",
+    "Role",
+    "Topic",
+    "User",
+    "event_hosts",
+    "event_topics",
+    "utcnow",
+]

@@ -1,0 +1,77 @@
+"""The outbox: every message owed to a person, written with the change that causes it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from outreach.extensions import db
+from outreach.models.events import Event
+from outreach.models.registrations import Registration
+from outreach.models.types import UTCDateTime, str_enum, utcnow
+
+
+class MessageKind(enum.StrEnum):
+    REGISTRATION_CONFIRMED = "registration_confirmed"
+    REGISTRATION_WAITLISTED = "registration_waitlisted"
+    WAITLIST_PROMOTED = "waitlist_promoted"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+    MANAGE_LINK = "manage_link"
+    EVENT_UPDATED = "event_updated"
+    EVENT_CANCELLED = "event_cancelled"
+    REMINDER = "reminder"
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(db.Model):
+    """One message to one person. The worker composes and sends it later."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # What the worker asks for: due, queued rows in order.
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, length=40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(16))
+    # Unique per message owed, e.g. "registration_confirmed:42": enqueuing twice is a no-op.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id", ondelete="SET NULL"), index=True
+    )
+    # What the message needs beyond the rows it refers to (e.g. the manage token).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    status: Mapped[MessageStatus] = mapped_column(
+        str_enum(MessageStatus), default=MessageStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event | None] = relationship()
+    registration: Mapped[Registration | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.dedupe_key} {self.status.value}>"

@@ -1,0 +1,121 @@
+"""Finding events and organisations for the public pages, the API and feeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload, undefer
+
+from outreach.extensions import db
+from outreach.models import (
+    Event,
+    EventLanguage,
+    EventStatus,
+    Organisation,
+    Topic,
+    event_hosts,
+    utcnow,
+)
+
+PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+FORMATS = ("online", "in_person")
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    topic: str | None = None
+    language: str | None = None
+    format: str | None = None
+    host: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return any((self.topic, self.language, self.format, self.host))
+
+
+def _with_listing_data(query: Select) -> Select:
+    return query.options(
+        selectinload(Event.translations),
+        selectinload(Event.hosts),
+        selectinload(Event.topics),
+        selectinload(Event.language_rows),
+        undefer(Event.seats_taken),
+    )
+
+
+def _filtered(query: Select, filters: EventFilters) -> Select:
+    if filters.topic:
+        query = query.where(Event.topics.any(Topic.slug == filters.topic))
+    if filters.language:
+        query = query.where(Event.language_rows.any(EventLanguage.code == filters.language))
+    if filters.format == "online":
+        query = query.where(Event.online_url.is_not(None), Event.online_url != "")
+    elif filters.format == "in_person":
+        query = query.where(Event.venue_name.is_not(None), Event.venue_name != "")
+    if filters.host:
+        query = query.where(Event.hosts.any(Organisation.slug == filters.host))
+    return query
+
+
+def upcoming_events(filters: EventFilters = EventFilters(), *, page: int = 1,
+                    per_page: int = 12, now: datetime | None = None) -> Pagination:
+    """Published events that have not ended, soonest first."""
+    now = now or utcnow()
+    query = select(Event).where(Event.status == EventStatus.PUBLISHED, Event.ends_at > now)
+    query = _with_listing_data(_filtered(query, filters)).order_by(Event.starts_at, Event.id)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def past_events(filters: EventFilters = EventFilters(), *, page: int = 1,
+                per_page: int = 12, now: datetime | None = None) -> Pagination:
+    """Published events that have ended, latest first."""
+    now = now or utcnow()
+    query = select(Event).where(Event.status == EventStatus.PUBLISHED, Event.ends_at <= now)
+    query = _with_listing_data(_filtered(query, filters)).order_by(
+        Event.starts_at.desc(), Event.id.desc()
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def public_event(slug: str) -> Event | None:
+    """A published or cancelled event by slug; drafts are never public."""
+    return db.session.scalar(
+        _with_listing_data(select(Event))
+        .options(selectinload(Event.questions))
+        .where(Event.slug == slug, Event.status.in_(PUBLIC_STATUSES))
+    )
+
+
+def organisation(slug: str) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
+def upcoming_events_of(org: Organisation, *, now: datetime | None = None,
+                       limit: int = 50) -> list[Event]:
+    now = now or utcnow()
+    query = (
+        select(Event)
+        .join(event_hosts, event_hosts.c.event_id == Event.id)
+        .where(
+            event_hosts.c.organisation_id == org.id,
+            Event.status == EventStatus.PUBLISHED,
+            Event.ends_at > now,
+        )
+        .order_by(Event.starts_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(_with_listing_data(query)))
+
+
+def filter_choices() -> dict[str, list]:
+    """What the filter controls offer: topics, hosts and event languages in use."""
+    return {
+        "topics": list(db.session.scalars(select(Topic).order_by(Topic.slug))),
+        "hosts": list(db.session.scalars(select(Organisation).order_by(Organisation.name))),
+        "languages": list(
+            db.session.scalars(select(EventLanguage.code).distinct().order_by(EventLanguage.code))
+        ),
+    }

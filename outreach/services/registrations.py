@@ -1,0 +1,274 @@
+"""Registering, changing and cancelling, and promoting from the waitlist.
+
+Every function here owns its transaction: it takes the event's write lock,
+decides on fresh data, writes the registration and the messages it owes in
+one commit, and leaves nothing behind when it refuses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from outreach.database import begin_write
+from outreach.extensions import db
+from outreach.mail.outbox import enqueue_for_registration
+from outreach.models import (
+    ACTIVE_STATUSES,
+    Event,
+    MessageKind,
+    Registration,
+    RegistrationStatus,
+    RegistrationWindow,
+    utcnow,
+)
+from outreach.services.errors import (
+    EventFull,
+    NotEnoughSeats,
+    RegistrationClosed,
+    RegistrationNotChangeable,
+)
+from outreach.services.registration_input import (
+    RegistrationChanges,
+    RegistrationDetails,
+    clean_changes,
+    clean_details,
+)
+from outreach.services.tokens import issue_token
+
+CONSENT_VERSION = "2026-11"
+
+
+@dataclass
+class RegistrationOutcome:
+    """What happened; ``token`` is the new manage token, None for a duplicate."""
+
+    registration: Registration
+    token: str | None
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.token is None
+
+    @property
+    def status(self) -> RegistrationStatus:
+        return self.registration.status
+
+
+def _supported_languages() -> tuple[str, ...]:
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def _lock_event(event_id: int) -> Event:
+    """Begin a write transaction holding the event's lock; return the fresh row."""
+    begin_write()
+    return db.session.execute(
+        select(Event)
+        .where(Event.id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _seats_taken(event_id: int) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(1 + Registration.guests), 0)).where(
+            Registration.event_id == event_id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
+    )
+
+
+def _next_waitlist_seq(event_id: int) -> int:
+    highest = db.session.scalar(
+        select(func.max(Registration.waitlist_seq)).where(Registration.event_id == event_id)
+    )
+    return (highest or 0) + 1
+
+
+def _active_registration(event_id: int, email: str) -> Registration | None:
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event_id,
+            Registration.email == email,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+    )
+
+
+def _resend_bucket(now: datetime) -> str:
+    minutes = current_app.config["MANAGE_LINK_RESEND_MINUTES"]
+    return str(math.floor(now.timestamp() / (minutes * 60)))
+
+
+def register(event: Event, details: RegistrationDetails, *, now: datetime | None = None
+             ) -> RegistrationOutcome:
+    """Register a person for ``event``: confirmed while seats remain, else waitlisted.
+
+    A second registration by the same address takes no seat; the person is
+    sent their manage link instead and the outcome carries no token.
+    Raises InvalidInput, RegistrationClosed or EventFull.
+    """
+    now = now or utcnow()
+    details = clean_details(event, details, _supported_languages())
+    event_id = event.id
+    try:
+        event = _lock_event(event_id)
+        window = event.registration_window(now)
+        if window is not RegistrationWindow.OPEN:
+            raise RegistrationClosed(window)
+
+        existing = _active_registration(event_id, details.email)
+        if existing is not None:
+            token = issue_token(existing)
+            message = enqueue_for_registration(
+                MessageKind.MANAGE_LINK,
+                existing,
+                dedupe_suffix=_resend_bucket(now),
+                payload={"token": token},
+            )
+            if message is None:  # a link went out moments ago; do not mint another
+                existing.tokens.pop()
+            db.session.commit()
+            return RegistrationOutcome(existing, None)
+
+        seats = 1 + details.guests
+        fits = event.capacity is None or _seats_taken(event_id) + seats <= event.capacity
+        if not fits and not event.waitlist_enabled:
+            raise EventFull()
+        waitlist_seq = None if fits else _next_waitlist_seq(event_id)
+        registration = Registration(
+            event=event,
+            name=details.name,
+            email=details.email,
+            language=details.language,
+            guests=details.guests,
+            answers=dict(details.answers),
+            consent_version=CONSENT_VERSION,
+            consented_at=now,
+        )
+        if fits:
+            registration.status = RegistrationStatus.CONFIRMED
+            kind = MessageKind.REGISTRATION_CONFIRMED
+        else:
+            registration.status = RegistrationStatus.WAITLISTED
+            registration.waitlist_seq = waitlist_seq
+            kind = MessageKind.REGISTRATION_WAITLISTED
+        token = issue_token(registration)
+        db.session.add(registration)
+        db.session.flush()
+        enqueue_for_registration(kind, registration, payload={"token": token})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return RegistrationOutcome(registration, token)
+
+
+def promote_waitlist(event: Event, *, now: datetime | None = None) -> list[Registration]:
+    """Confirm waitlisted people in order while their party fits; tell each one.
+
+    Call inside a transaction that holds the event's lock. Someone whose
+    guests do not fit is skipped, and a smaller party behind them goes first.
+    """
+    now = now or utcnow()
+    waiting = db.session.scalars(
+        select(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+        )
+        .order_by(Registration.waitlist_seq)
+    ).all()
+    free = None if event.capacity is None else event.capacity - _seats_taken(event.id)
+    promoted = []
+    for registration in waiting:
+        if free is not None and registration.seats > free:
+            continue
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.promoted_at = now
+        token = issue_token(registration)
+        enqueue_for_registration(
+            MessageKind.WAITLIST_PROMOTED, registration, payload={"token": token}
+        )
+        promoted.append(registration)
+        if free is not None:
+            free -= registration.seats
+            if free <= 0:
+                break
+    db.session.flush()
+    return promoted
+
+
+def _lock_registration(registration: Registration) -> Registration:
+    registration_id = registration.id
+    event = _lock_event(registration.event_id)
+    fresh = db.session.get(Registration, registration_id, populate_existing=True)
+    assert fresh is not None and fresh.event_id == event.id
+    return fresh
+
+
+def cancel_registration(registration: Registration, *, now: datetime | None = None
+                        ) -> list[Registration]:
+    """Cancel a registration, free its seats and promote the waitlist.
+
+    Returns the people promoted. Cancelling twice is harmless.
+    """
+    now = now or utcnow()
+    try:
+        registration = _lock_registration(registration)
+        if not registration.is_active:
+            db.session.rollback()
+            return []
+        if not registration.can_be_cancelled:
+            raise RegistrationNotChangeable()
+        was_confirmed = registration.status is RegistrationStatus.CONFIRMED
+        registration.status = RegistrationStatus.CANCELLED
+        registration.cancelled_at = now
+        db.session.flush()
+        enqueue_for_registration(MessageKind.REGISTRATION_CANCELLED, registration)
+        promoted = promote_waitlist(registration.event, now=now) if was_confirmed else []
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return promoted
+
+
+def change_registration(registration: Registration, changes: RegistrationChanges,
+                        *, now: datetime | None = None) -> list[Registration]:
+    """Change guests, answers and language; returns anyone promoted as a result.
+
+    More guests on a confirmed registration need free seats (NotEnoughSeats
+    otherwise); fewer guests free seats for the waitlist.
+    """
+    now = now or utcnow()
+    changes = clean_changes(registration.event, changes, _supported_languages())
+    try:
+        registration = _lock_registration(registration)
+        if not registration.can_be_changed:
+            raise RegistrationNotChangeable()
+        event = registration.event
+        extra_seats = changes.guests - registration.guests
+        if (
+            registration.status is RegistrationStatus.CONFIRMED
+            and extra_seats > 0
+            and event.capacity is not None
+            and _seats_taken(event.id) + extra_seats > event.capacity
+        ):
+            raise NotEnoughSeats()
+        registration.guests = changes.guests
+        registration.language = changes.language
+        registration.answers = dict(changes.answers)
+        db.session.flush()
+        # Fewer seats asked: the freed seats (or a smaller party) may let someone in.
+        promoted = promote_waitlist(event, now=now) if extra_seats < 0 else []
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return promoted

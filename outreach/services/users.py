@@ -1,0 +1,43 @@
+"""Creating staff and partner accounts."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from outreach.extensions import db
+from outreach.models import Organisation, Role, User
+from outreach.services.errors import InvalidInput
+from outreach.services.registration_input import clean_email
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def create_user(*, email: str, role: Role, password: str, org_slug: str | None = None,
+                name: str = "") -> User:
+    """Create a user; partner users must belong to an existing organisation."""
+    errors: dict[str, str] = {}
+    try:
+        email = clean_email(email)
+    except ValueError as problem:
+        errors["email"] = str(problem)
+    else:
+        if db.session.scalar(select(User.id).where(User.email == email)):
+            errors["email"] = _("A user with this email address exists already.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = _("Please use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    organisation = None
+    if org_slug:
+        organisation = db.session.scalar(select(Organisation).where(Organisation.slug == org_slug))
+        if organisation is None:
+            errors["org"] = _("There is no organisation %(slug)s.", slug=org_slug)
+    elif role is Role.PARTNER:
+        errors["org"] = _("Partner users belong to an organisation: give --org.")
+    if errors:
+        raise InvalidInput(errors)
+
+    user = User(email=email, role=role, name=name, organisation=organisation)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user

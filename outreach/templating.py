@@ -1,0 +1,69 @@
+"""Jinja helpers: dates in the event's own zone, in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote_plus
+
+from babel.dates import format_date, format_datetime, format_time, get_timezone_name
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+
+from outreach.models import Event
+
+
+def _locale() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def event_date(event: Event, fmt: str = "full") -> str:
+    return format_date(event.local_start.date(), format=fmt, locale=_locale())
+
+
+def event_time_range(event: Event) -> str:
+    """'18:00–20:00', or with both dates when the event spans several days."""
+    start, end = event.local_start, event.local_end
+    locale = _locale()
+    if start.date() == end.date():
+        return f"{format_time(start, 'short', locale=locale)}–{format_time(end, 'short', locale=locale)}"
+    return (f"{format_datetime(start, 'medium', locale=locale)} – "
+            f"{format_datetime(end, 'medium', locale=locale)}")
+
+
+def zone_name(event: Event) -> str:
+    """The zone in words with its IANA name, e.g. 'Central European Time (Europe/Berlin)'."""
+    name = get_timezone_name(event.local_start, width="long", locale=_locale())
+    return f"{name} ({event.timezone})"
+
+
+def short_datetime(value: datetime, event: Event) -> str:
+    return format_datetime(value.astimezone(event.zone), "medium", locale=_locale())
+
+
+def map_url(event: Event) -> str:
+    where = ", ".join(p for p in (event.venue_name, event.venue_address, event.venue_city) if p)
+    return f"https://www.openstreetmap.org/search?query={quote_plus(where)}"
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments replaced (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    query = "&".join(f"{quote_plus(k)}={quote_plus(str(v))}" for k, v in sorted(args.items()))
+    return request.path + (f"?{query}" if query else "")
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        event_date=event_date,
+        event_time_range=event_time_range,
+        zone_name=zone_name,
+        short_datetime=short_datetime,
+        map_url=map_url,
+        url_with=url_with,
+        current_locale=_locale,
+    )

@@ -1,0 +1,213 @@
+"""Fixtures: an app on a real database, clients, and factories for test data.
+
+Every test that uses ``app`` runs on SQLite, and also on PostgreSQL when
+TEST_DATABASE_URL names one (``make test`` in CI does). The schema is built
+by the Alembic migrations, as in production; each test starts with empty tables.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import datetime, timedelta
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, select, text
+
+from config import TestingConfig, normalise_database_url
+from outreach import create_app
+from outreach.extensions import db
+from outreach.models import (
+    Event,
+    EventStatus,
+    EventTranslation,
+    Organisation,
+    OutboxMessage,
+    RegistrationQuestion,
+    Topic,
+    event_hosts,
+    utcnow,
+)
+from outreach.services.registration_input import RegistrationDetails
+from outreach.services.registrations import register
+
+
+def _backends() -> list[str]:
+    backends = ["sqlite"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        backends.append("postgresql")
+    return backends
+
+
+def _reset_postgresql(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=_backends())
+def database_url(request, tmp_path_factory) -> str:
+    """A database with the migrated schema, one per backend for the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'outreach-test.sqlite'}"
+    else:
+        url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+        _reset_postgresql(url)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_all_tables() -> None:
+    tables = db.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def backend(app) -> str:
+    return db.engine.dialect.name
+
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_org(app):
+    def make(slug: str | None = None, **values) -> Organisation:
+        number = next(_numbers)
+        org = Organisation(
+            slug=slug or f"org-{number}",
+            name=values.pop("name", f"Organisation {number}"),
+            description=values.pop("description", {"de": "Eine Organisation", "en": "An org"}),
+            contact_email=values.pop("contact_email", f"org{number}@example.org"),
+            **values,
+        )
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_event(app, make_org):
+    """Create a published event starting in a week; keywords override any field.
+
+    Extra keywords: ``hosts`` (organisations), ``topics`` (slugs), ``languages``,
+    ``title`` (used for both German and English), ``questions`` (dicts).
+    """
+
+    def make(**values) -> Event:
+        number = next(_numbers)
+        starts_at = values.pop("starts_at", utcnow().replace(microsecond=0) + timedelta(days=7))
+        hosts = values.pop("hosts", None) or [make_org()]
+        topic_slugs = values.pop("topics", [])
+        languages = values.pop("languages", ["de"])
+        title = values.pop("title", f"Event {number}")
+        questions = values.pop("questions", [])
+        event = Event(
+            slug=values.pop("slug", f"event-{number}"),
+            status=values.pop("status", EventStatus.PUBLISHED),
+            starts_at=starts_at,
+            ends_at=values.pop("ends_at", starts_at + timedelta(hours=2)),
+            venue_name=values.pop("venue_name", "Gemeindehaus"),
+            venue_city=values.pop("venue_city", "Berlin"),
+            **values,
+        )
+        event.languages = languages
+        event.topics = [_topic(slug) for slug in topic_slugs]
+        for locale in ("de", "en"):
+            event.translations[locale] = EventTranslation(
+                locale=locale, title=title, summary=f"Summary {locale}", description="Text"
+            )
+        for position, question in enumerate(questions):
+            event.questions.append(RegistrationQuestion(position=position, **question))
+        db.session.add(event)
+        db.session.flush()
+        for position, host in enumerate(hosts):
+            db.session.execute(
+                event_hosts.insert().values(
+                    event_id=event.id, organisation_id=host.id, position=position
+                )
+            )
+        db.session.commit()
+        return event
+
+    return make
+
+
+def _topic(slug: str) -> Topic:
+    topic = db.session.scalar(select(Topic).where(Topic.slug == slug))
+    if topic is None:
+        topic = Topic(slug=slug, names={"de": slug.title(), "en": slug.title()})
+        db.session.add(topic)
+    return topic
+
+
+@pytest.fixture
+def details():
+    """Build valid RegistrationDetails; keywords override fields."""
+
+    def build(**values) -> RegistrationDetails:
+        number = next(_numbers)
+        values.setdefault("name", f"Person {number}")
+        values.setdefault("email", f"person{number}@example.org")
+        values.setdefault("language", "de")
+        values.setdefault("consent", True)
+        return RegistrationDetails(**values)
+
+    return build
+
+
+@pytest.fixture
+def make_registration(app, details):
+    """Register someone through the real service; returns the RegistrationOutcome."""
+
+    def make(event: Event, *, now: datetime | None = None, **values):
+        return register(event, details(**values), now=now)
+
+    return make
+
+
+@pytest.fixture
+def outbox(app):
+    """Return the outbox rows, oldest first (a fresh query each call)."""
+
+    def rows(**filters) -> list[OutboxMessage]:
+        query = select(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
+        return list(db.session.scalars(query))
+
+    return rows
+
