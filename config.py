@@ -25,11 +25,12 @@ def normalise_database_url(value: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
     for prefix in ("postgresql://", "postgres://"):
         if value.startswith(prefix):
-            return "postgresql+psycopg://" + value[len(prefix):]
+            return "postgresql+psycopg://" + value[len(prefix) :]
     return value
 
 
-DEV_SECRET_KEY = "dev-only-not-secret"
+# Development only; issue 7 makes production refuse to start with it.
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
 
 
 class Config:
@@ -71,15 +72,18 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    DEV_TOOLS = False
 
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    # /dev/outbox: the messages owed and their links, until the mail worker exists.
+    DEV_TOOLS = True
 
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "testing-secret"
+    SECRET_KEY = "testing-secret"  # noqa: S105  (tests only)
     # tests/conftest.py chooses the database (SQLite, and PostgreSQL when
     # TEST_DATABASE_URL is set); this default only serves ad-hoc use.
     SQLALCHEMY_DATABASE_URI = "sqlite://"

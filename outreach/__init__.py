@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, Config, config_from_env
-from outreach.database import configure_engine
-from outreach import models  # noqa: F401  (puts every table on db.metadata)
 from outreach import extensions as ext
+from outreach import models  # noqa: F401  (puts every table on db.metadata)
+from outreach.database import configure_engine
 from outreach.i18n import select_locale
 
 
@@ -35,9 +35,7 @@ def _init_extensions(app: Flask) -> None:
     ext.db.init_app(app)
     with app.app_context():
         configure_engine(ext.db.engine)
-    ext.migrate.init_app(
-        app, ext.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True
-    )
+    ext.migrate.init_app(app, ext.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale)
@@ -55,6 +53,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
+    if app.config["DEV_TOOLS"]:
+        from outreach.dev.views import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
     register_error_handlers(app)
     register_template_helpers(app)
 

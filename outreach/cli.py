@@ -22,9 +22,7 @@ def outreach_cli() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--org", "org_slug", help="Organisation slug (required for partner users).")
 @click.option("--name", default="", help="Display name.")
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from standard input."
-)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 def create_user_command(email, role, org_slug, name, password_stdin) -> None:
     """Create a staff or partner user; the password is prompted for or read from stdin."""

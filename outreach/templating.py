@@ -25,9 +25,12 @@ def event_time_range(event: Event) -> str:
     start, end = event.local_start, event.local_end
     locale = _locale()
     if start.date() == end.date():
-        return f"{format_time(start, 'short', locale=locale)}–{format_time(end, 'short', locale=locale)}"
-    return (f"{format_datetime(start, 'medium', locale=locale)} – "
-            f"{format_datetime(end, 'medium', locale=locale)}")
+        start_time = format_time(start, "short", locale=locale)
+        return f"{start_time}–{format_time(end, 'short', locale=locale)}"
+    return (
+        f"{format_datetime(start, 'medium', locale=locale)} – "
+        f"{format_datetime(end, 'medium', locale=locale)}"
+    )
 
 
 def zone_name(event: Event) -> str:

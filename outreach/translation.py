@@ -13,7 +13,7 @@ FALLBACK_ORDER = ("de", "en")
 def pick_translation(versions: Mapping[str, T], locale: str) -> T | None:
     """Return the version in ``locale``, else German, else English, else any."""
     for candidate in (locale, *FALLBACK_ORDER):
-        if candidate in versions and versions[candidate]:
+        if versions.get(candidate):
             return versions[candidate]
     for value in versions.values():
         if value:

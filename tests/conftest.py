@@ -210,4 +210,3 @@ def outbox(app):
         return list(db.session.scalars(query))
 
     return rows
-

@@ -1,3 +1,138 @@
-from flask import Blueprint
+"""The JSON API v1: published events, registrations, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, request, url_for
+from flask_babel import gettext as _
+
+from outreach.api import schemas
+from outreach.api.openapi import openapi_document
+from outreach.extensions import limiter
+from outreach.models import Event, Registration, utcnow
+from outreach.services.errors import (
+    EventFull,
+    InvalidInput,
+    RegistrationClosed,
+    RegistrationNotChangeable,
+)
+from outreach.services.events import public_event, upcoming_events
+from outreach.services.registrations import cancel_registration, register
+from outreach.services.tokens import registration_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# API clients get JSON, never an HTML redirect to a tidier address.
+ROUTE = {"merge_slashes": False}
+
+
+# Limits are read from the configuration on every request, so each app (and
+# each test) can set its own. Both are shared: one budget per client for the
+# whole API, and one for all its writes on top.
+def _api_limit() -> str:
+    return current_app.config["RATELIMIT_API"]
+
+
+def _write_limit() -> str:
+    return current_app.config["RATELIMIT_API_WRITE"]
+
+
+def _too_many_requests() -> str:
+    return _("Too many requests. Please wait a moment and try again.")
+
+
+limiter.shared_limit(_api_limit, scope="api-v1", error_message=_too_many_requests)(bp)
+write_limit = limiter.shared_limit(
+    _write_limit, scope="api-v1-write", override_defaults=False, error_message=_too_many_requests
+)
+
+
+def manage_url(token: str) -> str:
+    """The absolute address of a registration's private page."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for("manage.show", token=token)
+
+
+def _event_or_404(slug: str) -> Event:
+    event = public_event(slug) if schemas.is_plausible_slug(slug) else None
+    if event is None:
+        abort(404, description=_("There is no such event."))
+    return event
+
+
+def _registration_or_404(token: str) -> Registration:
+    registration = registration_for_token(
+        token, grace_days=current_app.config["MANAGE_LINK_GRACE_DAYS"]
+    )
+    if registration is None:
+        abort(404, description=_("This link is unknown or has expired."))
+    return registration
+
+
+@bp.errorhandler(schemas.InvalidRequest)
+def _invalid_request(error: schemas.InvalidRequest):
+    return schemas.invalid_response(error.fields)
+
+
+@bp.errorhandler(InvalidInput)
+def _invalid_input(error: InvalidInput):
+    return schemas.invalid_response(error.errors, error.message)
+
+
+@bp.errorhandler(RegistrationClosed)
+def _registration_closed(error: RegistrationClosed):
+    return schemas.error_response(
+        409, "registration_closed", error.message, reason=error.reason.value
+    )
+
+
+@bp.errorhandler(EventFull)
+def _event_full(error: EventFull):
+    return schemas.error_response(409, "event_full", error.message)
+
+
+@bp.errorhandler(RegistrationNotChangeable)
+def _not_changeable(error: RegistrationNotChangeable):
+    return schemas.error_response(409, "not_changeable", error.message)
+
+
+@bp.get("/events", **ROUTE)
+def list_events():
+    filters, page, per_page = schemas.event_list_query(request.args)
+    pagination = upcoming_events(filters, page=page, per_page=per_page)
+    return schemas.event_page(pagination, utcnow())
+
+
+@bp.get("/events/<slug>", **ROUTE)
+def show_event(slug: str):
+    return schemas.event_detail(_event_or_404(slug), utcnow())
+
+
+@bp.post("/events/<slug>/registrations", **ROUTE)
+@write_limit
+def create_registration(slug: str):
+    event = _event_or_404(slug)
+    details = schemas.registration_details(schemas.json_object_body(request))
+    outcome = register(event, details)
+    if outcome.is_duplicate:
+        return schemas.link_sent(), 202
+    token = outcome.token
+    body = schemas.registration_created(outcome.status, token, manage_url(token))
+    return body, 201, {"Location": url_for(".show_registration", token=token)}
+
+
+@bp.get("/registrations/<token>", **ROUTE)
+def show_registration(token: str):
+    return schemas.registration_body(_registration_or_404(token))
+
+
+@bp.delete("/registrations/<token>", **ROUTE)
+@write_limit
+def cancel(token: str):
+    registration = _registration_or_404(token)
+    cancel_registration(registration)
+    return schemas.registration_body(registration)
+
+
+@bp.get("/openapi.json", **ROUTE)
+def openapi():
+    return openapi_document(
+        base_url=current_app.config["BASE_URL"], languages=current_app.config["LANGUAGES"]
+    )

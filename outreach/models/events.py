@@ -151,7 +151,9 @@ class Event(db.Model):
     def text(self, locale: str) -> EventTranslation:
         """Return the language version for ``locale``, falling back to another."""
         chosen = pick_translation(self.translations, locale)
-        return chosen or EventTranslation(locale=locale, title=self.slug, summary="", description="")
+        return chosen or EventTranslation(
+            locale=locale, title=self.slug, summary="", description=""
+        )
 
     @property
     def languages(self) -> list[str]:

@@ -90,9 +90,13 @@ class Registration(db.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    def is_changeable_at(self, now: datetime) -> bool:
+        """Whether the person may still change or cancel: active, event not started."""
+        return self.is_active and self.event.starts_at > now
+
     @property
     def can_be_changed(self) -> bool:
-        return self.is_active and self.event.starts_at > utcnow()
+        return self.is_changeable_at(utcnow())
 
     @property
     def can_be_cancelled(self) -> bool:

@@ -1,6 +1,225 @@
-from flask import Blueprint
+"""Public pages: the event list, event pages with registration, organisations."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from babel import Locale
+from babel.core import UnknownLocaleError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+
+from outreach.models import Event, RegistrationWindow, utcnow
+from outreach.public.forms import language_autonym, registration_form
+from outreach.services import events as event_service
+from outreach.services.errors import (
+    EventFull,
+    InvalidInput,
+    NotEnoughSeats,
+    RegistrationClosed,
+)
+from outreach.services.events import FORMATS, EventFilters
+from outreach.services.registration_input import RegistrationDetails
+from outreach.services.registrations import register
 
 bp = Blueprint("public", __name__)
+
+# Filter values are slugs or language codes; anything else is ignored.
+FILTER_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+REGISTERED_KEY = "registered_for"
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
+MAX_PAGE = 10_000
+
+
+def _locale() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+@bp.app_context_processor
+def page_helpers() -> dict:
+    """Helpers every page template may use, error pages included."""
+
+    def language_name(code: str) -> str:
+        """The name of a language in the reader's language ('Englisch' for en, in German)."""
+        try:
+            return Locale.parse(code).get_display_name(_locale()) or code
+        except (UnknownLocaleError, ValueError):
+            return code
+
+    def text_direction() -> str:
+        try:
+            return Locale.parse(_locale()).text_direction
+        except (UnknownLocaleError, ValueError):
+            return "ltr"
+
+    return {
+        "language_name": language_name,
+        "language_autonym": language_autonym,
+        "text_direction": text_direction,
+        "now_utc": utcnow,
+        "site_name": current_app.config.get("SITE_NAME", "Outreach"),
+    }
+
+
+def _filters() -> EventFilters:
+    def arg(name: str) -> str | None:
+        value = request.args.get(name, "").strip()
+        return value if FILTER_VALUE.match(value) else None
+
+    event_format = arg("format")
+    return EventFilters(
+        topic=arg("topic"),
+        language=arg("language"),
+        format=event_format if event_format in FORMATS else None,
+        host=arg("host"),
+    )
+
+
+def _page() -> int:
+    # The offset must fit a database integer; nobody pages that far.
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+
+
+def _event_list(template_mode: str, find):
+    filters = _filters()
+    pagination = find(filters, page=_page(), per_page=current_app.config["EVENTS_PER_PAGE"])
+    return render_template(
+        "public/events.html",
+        mode=template_mode,
+        pagination=pagination,
+        events=pagination.items,
+        filters=filters,
+        choices=event_service.filter_choices(),
+    )
+
+
+@bp.get("/")
+def events():
+    return _event_list("upcoming", event_service.upcoming_events)
+
+
+@bp.get("/events/past")
+def past_events():
+    return _event_list("past", event_service.past_events)
+
+
+def _public_event_or_404(slug: str) -> Event:
+    event = event_service.public_event(slug)
+    if event is None:
+        abort(404)
+    return event
+
+
+def _render_event(event: Event, form, *, status: int = 200, refusal: str | None = None):
+    window = event.registration_window(utcnow())
+    return (
+        render_template(
+            "public/event.html",
+            event=event,
+            text=event.text(_locale()),
+            form=form,
+            window=window,
+            closed_reason=(
+                None if window is RegistrationWindow.OPEN else RegistrationClosed.MESSAGES[window]
+            ),
+            refusal=refusal,
+        ),
+        status,
+    )
+
+
+@bp.route("/events/<slug>", methods=["GET", "POST"])
+def event(slug: str):
+    event = _public_event_or_404(slug)
+    locale = _locale()
+    waitlist = event.is_full and event.waitlist_enabled
+    form = registration_form(event, locale, waitlist=waitlist)
+    if not form.is_submitted():
+        return _render_event(event, form)
+    if not form.validate():
+        return _render_event(event, form, status=422)
+
+    details = RegistrationDetails(
+        name=form.name.data or "",
+        email=form.email.data or "",
+        language=form.language.data,
+        guests=form.guests_value,
+        answers=form.answers(),
+        consent=form.consent.data is True,
+    )
+    try:
+        register(event, details)
+    except InvalidInput as problem:
+        form.apply_errors(problem)
+        return _render_event(event, form, status=422)
+    except RegistrationClosed as refusal:
+        return _render_event(event, form, status=409, refusal=refusal.message)
+    except EventFull as refusal:
+        if not event.is_full:  # seats remain, just not enough for this party
+            form.add_error("guests", NotEnoughSeats().message)
+            return _render_event(event, form, status=409)
+        return _render_event(event, form, status=409, refusal=refusal.message)
+    # New or already registered: the same next page for everyone; the email tells the rest.
+    session[REGISTERED_KEY] = event.slug
+    return redirect(url_for("public.registered", slug=event.slug), code=303)
+
+
+@bp.get("/events/<slug>/registered")
+def registered(slug: str):
+    event = _public_event_or_404(slug)
+    if session.get(REGISTERED_KEY) != event.slug:
+        return redirect(url_for("public.event", slug=event.slug))
+    return render_template("public/registered.html", event=event, text=event.text(_locale()))
+
+
+@bp.get("/organisations/<slug>")
+def organisation(slug: str):
+    org = event_service.organisation(slug)
+    if org is None:
+        abort(404)
+    return render_template(
+        "public/organisation.html",
+        organisation=org,
+        events=event_service.upcoming_events_of(org),
+    )
+
+
+def is_local_path(target: str) -> bool:
+    """True for a path on this site ('/events?x=1'); false for '//host', 'http:' and tricks."""
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    # Browsers read '\' as '/' and drop tabs and newlines: '/\host' would leave the site.
+    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+@bp.get("/language/<code>")
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    target = request.args.get("next", "")
+    response = redirect(target if is_local_path(target) else "/")
+    response.set_cookie(
+        current_app.config["LANGUAGE_COOKIE"],
+        code,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        samesite="Lax",
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+    return response
 
 
 @bp.get("/healthz")

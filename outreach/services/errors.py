@@ -11,8 +11,9 @@ class DomainError(Exception):
     """A request the domain refuses; ``message`` is shown to the person."""
 
     def __init__(self, message: str | None = None):
-        super().__init__(message)
         self.message = message or str(self.default_message)
+        # The readable message, not "None", in logs and tracebacks.
+        super().__init__(self.message)
 
     default_message = _l("This request cannot be completed.")
 

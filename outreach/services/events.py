@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload, undefer
 
 from outreach.extensions import db
@@ -54,14 +54,25 @@ def _filtered(query: Select, filters: EventFilters) -> Select:
     if filters.format == "online":
         query = query.where(Event.online_url.is_not(None), Event.online_url != "")
     elif filters.format == "in_person":
-        query = query.where(Event.venue_name.is_not(None), Event.venue_name != "")
+        # As Event.is_in_person: a venue name or an address makes it in person.
+        query = query.where(
+            or_(
+                and_(Event.venue_name.is_not(None), Event.venue_name != ""),
+                and_(Event.venue_address.is_not(None), Event.venue_address != ""),
+            )
+        )
     if filters.host:
         query = query.where(Event.hosts.any(Organisation.slug == filters.host))
     return query
 
 
-def upcoming_events(filters: EventFilters = EventFilters(), *, page: int = 1,
-                    per_page: int = 12, now: datetime | None = None) -> Pagination:
+def upcoming_events(
+    filters: EventFilters = EventFilters(),
+    *,
+    page: int = 1,
+    per_page: int = 12,
+    now: datetime | None = None,
+) -> Pagination:
     """Published events that have not ended, soonest first."""
     now = now or utcnow()
     query = select(Event).where(Event.status == EventStatus.PUBLISHED, Event.ends_at > now)
@@ -69,8 +80,13 @@ def upcoming_events(filters: EventFilters = EventFilters(), *, page: int = 1,
     return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
 
 
-def past_events(filters: EventFilters = EventFilters(), *, page: int = 1,
-                per_page: int = 12, now: datetime | None = None) -> Pagination:
+def past_events(
+    filters: EventFilters = EventFilters(),
+    *,
+    page: int = 1,
+    per_page: int = 12,
+    now: datetime | None = None,
+) -> Pagination:
     """Published events that have ended, latest first."""
     now = now or utcnow()
     query = select(Event).where(Event.status == EventStatus.PUBLISHED, Event.ends_at <= now)
@@ -93,8 +109,9 @@ def organisation(slug: str) -> Organisation | None:
     return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
 
 
-def upcoming_events_of(org: Organisation, *, now: datetime | None = None,
-                       limit: int = 50) -> list[Event]:
+def upcoming_events_of(
+    org: Organisation, *, now: datetime | None = None, limit: int = 50
+) -> list[Event]:
     now = now or utcnow()
     query = (
         select(Event)

@@ -44,12 +44,13 @@ def has_control_characters(text: str) -> bool:
 def clean_name(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError(_("Please enter your name."))
+    # Names end up in mail headers: line breaks and invisible characters are refused.
+    # Checked before spaces are collapsed, which would turn a line break into a space.
+    if has_control_characters(raw.strip()):
+        raise ValueError(_("The name contains characters we cannot use."))
     name = " ".join(raw.split())
     if len(name) > MAX_NAME_LENGTH:
         raise ValueError(_("Please use at most %(n)d characters.", n=MAX_NAME_LENGTH))
-    # Names end up in mail headers: line breaks and invisible characters are refused.
-    if has_control_characters(name):
-        raise ValueError(_("The name contains characters we cannot use."))
     return name
 
 
@@ -130,8 +131,9 @@ def clean_answers(event: Event, answers: Mapping[str, Any], errors: dict[str, st
     known = {str(question.id): question for question in event.questions}
     unknown = set(map(str, answers)) - set(known)
     if unknown:
-        errors["answers"] = _("These questions do not belong to this event: %(ids)s",
-                              ids=", ".join(sorted(unknown)))
+        errors["answers"] = _(
+            "These questions do not belong to this event: %(ids)s", ids=", ".join(sorted(unknown))
+        )
     cleaned: dict[str, Any] = {}
     for key, question in known.items():
         try:

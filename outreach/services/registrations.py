@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from outreach.models import (
     ACTIVE_STATUSES,
     Event,
     MessageKind,
+    OutboxMessage,
     Registration,
     RegistrationStatus,
     RegistrationWindow,
@@ -105,8 +106,28 @@ def _resend_bucket(now: datetime) -> str:
     return str(math.floor(now.timestamp() / (minutes * 60)))
 
 
-def register(event: Event, details: RegistrationDetails, *, now: datetime | None = None
-             ) -> RegistrationOutcome:
+def _manage_link_sent_recently(registration_id: int, now: datetime) -> bool:
+    """Whether a manage link was queued within the resend window before ``now``.
+
+    The window slides from the last link; clock-aligned buckets alone would let
+    two links through seconds apart when a bucket boundary falls between them.
+    """
+    window = timedelta(minutes=current_app.config["MANAGE_LINK_RESEND_MINUTES"])
+    recent = db.session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.registration_id == registration_id,
+            OutboxMessage.kind == MessageKind.MANAGE_LINK,
+            OutboxMessage.created_at > now - window,
+        )
+        .limit(1)
+    )
+    return recent is not None
+
+
+def register(
+    event: Event, details: RegistrationDetails, *, now: datetime | None = None
+) -> RegistrationOutcome:
     """Register a person for ``event``: confirmed while seats remain, else waitlisted.
 
     A second registration by the same address takes no seat; the person is
@@ -124,15 +145,16 @@ def register(event: Event, details: RegistrationDetails, *, now: datetime | None
 
         existing = _active_registration(event_id, details.email)
         if existing is not None:
-            token = issue_token(existing)
-            message = enqueue_for_registration(
-                MessageKind.MANAGE_LINK,
-                existing,
-                dedupe_suffix=_resend_bucket(now),
-                payload={"token": token},
-            )
-            if message is None:  # a link went out moments ago; do not mint another
-                existing.tokens.pop()
+            if not _manage_link_sent_recently(existing.id, now):
+                token = issue_token(existing)
+                message = enqueue_for_registration(
+                    MessageKind.MANAGE_LINK,
+                    existing,
+                    dedupe_suffix=_resend_bucket(now),
+                    payload={"token": token},
+                )
+                if message is None:  # a link went out moments ago; do not mint another
+                    existing.tokens.pop()
             db.session.commit()
             return RegistrationOutcome(existing, None)
 
@@ -212,8 +234,9 @@ def _lock_registration(registration: Registration) -> Registration:
     return fresh
 
 
-def cancel_registration(registration: Registration, *, now: datetime | None = None
-                        ) -> list[Registration]:
+def cancel_registration(
+    registration: Registration, *, now: datetime | None = None
+) -> list[Registration]:
     """Cancel a registration, free its seats and promote the waitlist.
 
     Returns the people promoted. Cancelling twice is harmless.
@@ -224,7 +247,7 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
         if not registration.is_active:
             db.session.rollback()
             return []
-        if not registration.can_be_cancelled:
+        if not registration.is_changeable_at(now):
             raise RegistrationNotChangeable()
         was_confirmed = registration.status is RegistrationStatus.CONFIRMED
         registration.status = RegistrationStatus.CANCELLED
@@ -239,8 +262,9 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     return promoted
 
 
-def change_registration(registration: Registration, changes: RegistrationChanges,
-                        *, now: datetime | None = None) -> list[Registration]:
+def change_registration(
+    registration: Registration, changes: RegistrationChanges, *, now: datetime | None = None
+) -> list[Registration]:
     """Change guests, answers and language; returns anyone promoted as a result.
 
     More guests on a confirmed registration need free seats (NotEnoughSeats
@@ -250,7 +274,7 @@ def change_registration(registration: Registration, changes: RegistrationChanges
     changes = clean_changes(registration.event, changes, _supported_languages())
     try:
         registration = _lock_registration(registration)
-        if not registration.can_be_changed:
+        if not registration.is_changeable_at(now):
             raise RegistrationNotChangeable()
         event = registration.event
         extra_seats = changes.guests - registration.guests
@@ -272,3 +296,17 @@ def change_registration(registration: Registration, changes: RegistrationChanges
         db.session.rollback()
         raise
     return promoted
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """The place of a waitlisted registration in its event's queue (1 = next in)."""
+    if registration.status is not RegistrationStatus.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == registration.event_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            Registration.waitlist_seq < registration.waitlist_seq,
+        )
+    )
+    return (ahead or 0) + 1

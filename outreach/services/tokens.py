@@ -35,7 +35,8 @@ def registration_for_token(token: str, *, grace_days: int) -> Registration | Non
     The lookup is by hash: timing differences reveal nothing about the token.
     A link stops working ``grace_days`` after the event has ended.
     """
-    if not TOKEN_PATTERN.match(token or ""):
+    # fullmatch: "$" alone would let a trailing newline through.
+    if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         return None
     registration = db.session.scalar(
         select(Registration)

@@ -13,8 +13,9 @@ from outreach.services.registration_input import clean_email
 MIN_PASSWORD_LENGTH = 10
 
 
-def create_user(*, email: str, role: Role, password: str, org_slug: str | None = None,
-                name: str = "") -> User:
+def create_user(
+    *, email: str, role: Role, password: str, org_slug: str | None = None, name: str = ""
+) -> User:
     """Create a user; partner users must belong to an existing organisation."""
     errors: dict[str, str] = {}
     try:

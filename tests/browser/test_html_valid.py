@@ -1,0 +1,154 @@
+"""Every main page is valid HTML, as the Nu Html Checker (vnu.jar) reads it.
+
+The pages are rendered by the Flask test client, written to a folder and
+checked in one run of the checker (starting Java once is the slow part).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from outreach.models import QuestionKind, utcnow
+from tests.browser.conftest import REPO_ROOT
+
+VNU_JAR = REPO_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+QUESTIONS = [
+    dict(
+        kind=QuestionKind.SINGLE_CHOICE,
+        required=True,
+        label={"de": "Brauchen Sie eine Verdolmetschung?", "en": "Do you need interpretation?"},
+        options=[
+            {"value": "none", "label": {"de": "Nein", "en": "No"}},
+            {"value": "ar", "label": {"de": "Arabisch", "en": "Arabic"}},
+        ],
+    ),
+    dict(
+        kind=QuestionKind.MULTIPLE_CHOICE,
+        label={"de": "Ernährung", "en": "Dietary needs"},
+        options=[
+            {"value": "vegan", "label": {"de": "vegan", "en": "vegan"}},
+            {"value": "halal", "label": {"de": "halal", "en": "halal"}},
+        ],
+    ),
+    dict(kind=QuestionKind.LONG_TEXT, label={"de": "Barrierefreiheit", "en": "Accessibility"}),
+    dict(kind=QuestionKind.SHORT_TEXT, label={"de": "Organisation", "en": "Organisation"}),
+    dict(kind=QuestionKind.CHECKBOX, label={"de": "Ich bringe Kinder mit", "en": "Children"}),
+]
+
+
+@pytest.fixture
+def vnu() -> list[str]:
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("java is not installed: the Nu Html Checker needs a Java 17+ runtime")
+    if not VNU_JAR.exists():
+        pytest.skip(f"{VNU_JAR} is missing: run 'npm ci --ignore-scripts'")
+    return [java, "-jar", str(VNU_JAR)]
+
+
+def _pages(client, make_org, make_event, make_registration) -> dict[str, tuple[str, str]]:
+    """Render the pages worth checking; return {file name: (url, html)}."""
+    host = make_org(slug="brueckenwerk", name="Brückenwerk e.V.", website="https://example.org")
+    partner = make_org(slug="sahel-forum", name="Sahel Forum")
+    event = make_event(
+        slug="elternabend",
+        title="Elternabend",
+        hosts=[host, partner],
+        topics=["education"],
+        languages=["de", "tr"],
+        capacity=20,
+        max_guests=2,
+        venue_address="Wissmannstraße 32",
+        online_url="https://meet.example.org/x",
+        questions=QUESTIONS,
+    )
+    full = make_event(slug="ausgebucht", title="Ausgebucht", hosts=[host], capacity=1)
+    make_registration(full)
+    past_start = utcnow().replace(microsecond=0) - timedelta(days=10)
+    make_event(slug="rueckblick", title="Rückblick", hosts=[host], starts_at=past_start)
+    interpretation = str(event.questions[0].id)
+    token = make_registration(event, guests=1, answers={interpretation: "none"}).token
+
+    gets = {
+        "list-de": "/?lang=de",
+        "list-en": "/?lang=en",
+        "list-filtered": "/?topic=education&format=in_person&lang=en",
+        "past": "/events/past",
+        "event-de": "/events/elternabend?lang=de",
+        "event-en": "/events/elternabend?lang=en",
+        "event-full": "/events/ausgebucht",
+        "organisation": "/organisations/brueckenwerk",
+        "manage-de": f"/r/{token}?lang=de",
+        "manage-en": f"/r/{token}?lang=en",
+        "not-found": "/no-such-page",
+        "bad-token": "/r/" + "x" * 43,
+    }
+    pages: dict[str, tuple[str, str]] = {}
+    for name, url in gets.items():
+        response = client.get(url)
+        expected = 404 if name in ("not-found", "bad-token") else 200
+        assert response.status_code == expected, f"{url} answered {response.status_code}"
+        pages[name] = (url, response.get_data(as_text=True))
+
+    url = "/events/elternabend?lang=en"
+    with_errors = client.post(url, data={"name": "", "email": "not an address"})
+    assert with_errors.status_code == 422, "an incomplete form should come back with errors"
+    pages["event-errors"] = (url + " (POST, errors)", with_errors.get_data(as_text=True))
+
+    thanks = client.post(
+        url,
+        data={
+            "name": "Ada Lovelace",
+            "email": "ada@example.org",
+            "language": "en",
+            "guests": "0",
+            f"q_{interpretation}": "ar",
+            "consent": "y",
+        },
+        follow_redirects=True,
+    )
+    assert thanks.status_code == 200
+    assert thanks.request.path == "/events/elternabend/registered"
+    pages["thank-you"] = (thanks.request.path, thanks.get_data(as_text=True))
+    return pages
+
+
+def _readable(messages: list[dict], files: dict[str, str]) -> str:
+    lines = []
+    for message in messages:
+        name = Path(message.get("url", "")).name
+        where = files.get(name, name)
+        lines.append(
+            f"{where} line {message.get('lastLine', '?')}: {message['message']}\n"
+            f"    {message.get('extract', '').strip()}"
+        )
+    return "\n".join(lines)
+
+
+def test_main_pages_are_valid_html(vnu, client, make_org, make_event, make_registration, tmp_path):
+    pages = _pages(client, make_org, make_event, make_registration)
+    files = {}
+    for name, (url, html) in pages.items():
+        (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
+        files[f"{name}.html"] = url
+    targets = sorted(str(path) for path in tmp_path.glob("*.html"))
+
+    result = subprocess.run(
+        [*vnu, "--errors-only", "--format", "json", "--stdout", *targets],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        pytest.fail(f"the checker printed no JSON:\n{result.stdout}\n{result.stderr}")
+    errors = [m for m in report["messages"] if m.get("type") in ("error", "non-document-error")]
+    assert not errors, f"{len(errors)} HTML errors:\n{_readable(errors, files)}"
