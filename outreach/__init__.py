@@ -10,8 +10,15 @@ from flask import Flask
 from config import BASE_DIR, Config, config_from_env
 from outreach import extensions as ext
 from outreach import models  # noqa: F401  (puts every table on db.metadata)
+from outreach.api.views import bp as api_bp
+from outreach.cli import outreach_cli
 from outreach.database import configure_engine
+from outreach.dev.views import bp as dev_bp
+from outreach.errors import register_error_handlers
 from outreach.i18n import select_locale
+from outreach.manage.views import bp as manage_bp
+from outreach.public.views import bp as public_bp
+from outreach.templating import register_template_helpers
 
 
 def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
@@ -27,7 +34,9 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
-    _register_cli(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    app.cli.add_command(outreach_cli)
     return app
 
 
@@ -35,7 +44,9 @@ def _init_extensions(app: Flask) -> None:
     ext.db.init_app(app)
     with app.app_context():
         configure_engine(ext.db.engine)
-    ext.migrate.init_app(app, ext.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    ext.migrate.init_app(
+        app, ext.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True
+    )
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale)
@@ -43,25 +54,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from outreach.api.views import bp as api_bp
-    from outreach.errors import register_error_handlers
-    from outreach.manage.views import bp as manage_bp
-    from outreach.public.views import bp as public_bp
-    from outreach.templating import register_template_helpers
-
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)
     if app.config["DEV_TOOLS"]:
-        from outreach.dev.views import bp as dev_bp
-
         app.register_blueprint(dev_bp)
-    register_error_handlers(app)
-    register_template_helpers(app)
-
-
-def _register_cli(app: Flask) -> None:
-    from outreach.cli import outreach_cli
-
-    app.cli.add_command(outreach_cli)

@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from outreach import demo
 from outreach.models import Role
 from outreach.services import users
 from outreach.services.errors import DomainError, InvalidInput
@@ -47,8 +48,6 @@ def create_user_command(email, role, org_slug, name, password_stdin) -> None:
 @with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
     """Load demo organisations and events; running it again changes nothing."""
-    from outreach import demo
-
     if if_empty and demo.has_events():
         click.echo("Events exist already; demo data not loaded.")
         return

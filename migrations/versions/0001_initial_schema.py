@@ -44,7 +44,8 @@ def upgrade():
     sa.CheckConstraint('max_guests >= 0', name=op.f('ck_events_max_guests_not_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
     sa.UniqueConstraint('slug', name=op.f('uq_events_slug')),
-    sa.UniqueConstraint('uid', name=op.f('uq_events_uid'))
+    sa.UniqueConstraint('uid', name=op.f('uq_events_uid')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_starts_at'), ['starts_at'], unique=False)
@@ -144,7 +145,8 @@ def upgrade():
     sa.CheckConstraint('guests >= 0', name=op.f('ck_registrations_guests_not_negative')),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_registrations_event_id_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registrations')),
-    sa.UniqueConstraint('event_id', 'waitlist_seq', name=op.f('uq_registrations_event_id_waitlist_seq'))
+    sa.UniqueConstraint('event_id', 'waitlist_seq', name=op.f('uq_registrations_event_id_waitlist_seq')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_registrations_email'), ['email'], unique=False)

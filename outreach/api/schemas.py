@@ -287,7 +287,7 @@ def link_sent() -> dict[str, str]:
     return {
         "status": "email_sent",
         "detail": _(
-            "This address is already registered for this event. "
-            "We have sent the link to manage the registration to it."
+            "We have sent the details of the registration and a private link to the "
+            "address given."
         ),
     }

@@ -15,7 +15,7 @@ from outreach.services.errors import (
     RegistrationClosed,
     RegistrationNotChangeable,
 )
-from outreach.services.events import public_event, upcoming_events
+from outreach.services.events import event_for_registration, public_event, upcoming_events
 from outreach.services.registrations import cancel_registration, register
 from outreach.services.tokens import registration_for_token
 
@@ -50,8 +50,8 @@ def manage_url(token: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + url_for("manage.show", token=token)
 
 
-def _event_or_404(slug: str) -> Event:
-    event = public_event(slug) if schemas.is_plausible_slug(slug) else None
+def _event_or_404(slug: str, find=public_event) -> Event:
+    event = find(slug) if schemas.is_plausible_slug(slug) else None
     if event is None:
         abort(404, description=_("There is no such event."))
     return event
@@ -108,7 +108,7 @@ def show_event(slug: str):
 @bp.post("/events/<slug>/registrations", **ROUTE)
 @write_limit
 def create_registration(slug: str):
-    event = _event_or_404(slug)
+    event = _event_or_404(slug, find=event_for_registration)
     details = schemas.registration_details(schemas.json_object_body(request))
     outcome = register(event, details)
     if outcome.is_duplicate:

@@ -80,10 +80,6 @@ def _registration_or_404(token: str) -> Registration:
     return registration
 
 
-def _offers_changes(registration: Registration) -> bool:
-    return registration.can_be_changed and registration.event.status is not EventStatus.CANCELLED
-
-
 def _render_show(token: str, registration: Registration, form, *, status: int = 200):
     event = registration.event
     locale = _locale()
@@ -102,7 +98,7 @@ def _render_show(token: str, registration: Registration, form, *, status: int = 
                 and event.status is not EventStatus.CANCELLED
             ),
             # A cancelled event has nothing left to change; the page only informs.
-            form=form if _offers_changes(registration) else None,
+            form=form if registration.can_be_changed else None,
         ),
         status,
     )
@@ -118,7 +114,7 @@ def show(token: str):
 def update(token: str):
     registration = _registration_or_404(token)
     form = change_form(registration, _locale())
-    if not _offers_changes(registration):
+    if not registration.can_be_changed:
         flash(_("This registration can no longer be changed."), "error")
         return redirect(url_for("manage.show", token=token), code=303)
     if not form.validate():

@@ -91,6 +91,8 @@ class Event(db.Model):
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("max_guests >= 0", name="max_guests_not_negative"),
+        # Never reuse an id on SQLite: outbox dedupe keys and calendar UIDs refer to it.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from outreach.extensions import db
-from outreach.models.events import Event
+from outreach.models.events import Event, EventStatus
 from outreach.models.types import UTCDateTime, str_enum, utcnow
 
 
@@ -55,6 +55,9 @@ class Registration(db.Model):
         ),
         # First come, first served: the order in which people joined the waitlist.
         UniqueConstraint("event_id", "waitlist_seq"),
+        # Never reuse an id on SQLite: outbox dedupe keys refer to it, and an
+        # erased registration's id must not silence a newcomer's confirmation.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,8 +94,12 @@ class Registration(db.Model):
         return self.status in ACTIVE_STATUSES
 
     def is_changeable_at(self, now: datetime) -> bool:
-        """Whether the person may still change or cancel: active, event not started."""
-        return self.is_active and self.event.starts_at > now
+        """Whether the person may still change or cancel: active, event on and not started."""
+        return (
+            self.is_active
+            and self.event.status is not EventStatus.CANCELLED
+            and self.event.starts_at > now
+        )
 
     @property
     def can_be_changed(self) -> bool:

@@ -105,6 +105,15 @@ def public_event(slug: str) -> Event | None:
     )
 
 
+def event_for_registration(slug: str) -> Event | None:
+    """A public event with just what registering needs (its questions), by slug."""
+    return db.session.scalar(
+        select(Event)
+        .options(selectinload(Event.questions))
+        .where(Event.slug == slug, Event.status.in_(PUBLIC_STATUSES))
+    )
+
+
 def organisation(slug: str) -> Organisation | None:
     return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
 

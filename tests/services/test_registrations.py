@@ -534,6 +534,18 @@ def test_changes_after_the_event_started_are_refused(make_event, make_registrati
     assert outcome.registration.guests == 0
 
 
+def test_registrations_of_a_cancelled_event_cannot_be_changed(make_event, make_registration):
+    event = make_event(capacity=3, max_guests=2)
+    outcome = make_registration(event)
+    event.status = EventStatus.CANCELLED
+    db.session.commit()
+
+    with pytest.raises(RegistrationNotChangeable):
+        change_registration(outcome.registration, RegistrationChanges(guests=1, language="de"))
+
+    assert outcome.registration.guests == 0
+
+
 def test_a_cancelled_registration_cannot_be_changed(make_event, make_registration):
     event = make_event(capacity=3, max_guests=2)
     outcome = make_registration(event)

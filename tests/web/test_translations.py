@@ -7,7 +7,7 @@ import re
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from babel.messages.pofile import read_po
 
-from tests.web.conftest import REPO_ROOT, TRANSLATIONS
+from tests.conftest import REPO_ROOT, TRANSLATIONS
 
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 SOURCES = [
