@@ -44,9 +44,7 @@ def _init_extensions(app: Flask) -> None:
     ext.db.init_app(app)
     with app.app_context():
         configure_engine(ext.db.engine)
-    ext.migrate.init_app(
-        app, ext.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True
-    )
+    ext.migrate.init_app(app, ext.db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     ext.mail.init_app(app)
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale)

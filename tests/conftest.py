@@ -19,7 +19,7 @@ from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from config import TestingConfig, normalise_database_url
 from outreach import create_app
@@ -30,6 +30,7 @@ from outreach.models import (
     EventTranslation,
     Organisation,
     OutboxMessage,
+    Registration,
     RegistrationQuestion,
     Topic,
     event_hosts,
@@ -226,6 +227,20 @@ def make_registration(app, details):
         return register(event, details(**values), now=now)
 
     return make
+
+
+@pytest.fixture
+def counts(app):
+    """Return (registrations, outbox rows) as they are in the database now."""
+
+    def count() -> tuple[int, int]:
+        db.session.rollback()  # end any open read so the counts are fresh
+        return (
+            db.session.scalar(select(func.count(Registration.id))),
+            db.session.scalar(select(func.count(OutboxMessage.id))),
+        )
+
+    return count
 
 
 @pytest.fixture

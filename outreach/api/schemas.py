@@ -287,7 +287,6 @@ def link_sent() -> dict[str, str]:
     return {
         "status": "email_sent",
         "detail": _(
-            "We have sent the details of the registration and a private link to the "
-            "address given."
+            "We have sent the details of the registration and a private link to the address given."
         ),
     }

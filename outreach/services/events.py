@@ -66,6 +66,19 @@ def _filtered(query: Select, filters: EventFilters) -> Select:
     return query
 
 
+def _published_page(
+    filters: EventFilters, *, upcoming: bool, page: int, per_page: int, now: datetime | None
+) -> Pagination:
+    now = now or utcnow()
+    query = select(Event).where(Event.status == EventStatus.PUBLISHED)
+    if upcoming:
+        query = query.where(Event.ends_at > now).order_by(Event.starts_at, Event.id)
+    else:
+        query = query.where(Event.ends_at <= now).order_by(Event.starts_at.desc(), Event.id.desc())
+    query = _with_listing_data(_filtered(query, filters))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+
+
 def upcoming_events(
     filters: EventFilters = EventFilters(),
     *,
@@ -74,10 +87,7 @@ def upcoming_events(
     now: datetime | None = None,
 ) -> Pagination:
     """Published events that have not ended, soonest first."""
-    now = now or utcnow()
-    query = select(Event).where(Event.status == EventStatus.PUBLISHED, Event.ends_at > now)
-    query = _with_listing_data(_filtered(query, filters)).order_by(Event.starts_at, Event.id)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    return _published_page(filters, upcoming=True, page=page, per_page=per_page, now=now)
 
 
 def past_events(
@@ -88,12 +98,7 @@ def past_events(
     now: datetime | None = None,
 ) -> Pagination:
     """Published events that have ended, latest first."""
-    now = now or utcnow()
-    query = select(Event).where(Event.status == EventStatus.PUBLISHED, Event.ends_at <= now)
-    query = _with_listing_data(_filtered(query, filters)).order_by(
-        Event.starts_at.desc(), Event.id.desc()
-    )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    return _published_page(filters, upcoming=False, page=page, per_page=per_page, now=now)
 
 
 def public_event(slug: str) -> Event | None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from outreach.api.openapi import openapi_document
-from outreach.extensions import db
-from outreach.models import OutboxMessage, QuestionKind, Registration
+from outreach.models import QuestionKind
 from tests.api.documented import DocumentedClient, OpenAPIDocument
 
 
@@ -79,17 +77,3 @@ def registration_body():
         return body
 
     return build
-
-
-@pytest.fixture
-def counts(app):
-    """Return (registrations, outbox rows) as they are in the database now."""
-
-    def count() -> tuple[int, int]:
-        db.session.rollback()  # end any read transaction so the counts are fresh
-        return (
-            db.session.scalar(select(func.count(Registration.id))),
-            db.session.scalar(select(func.count(OutboxMessage.id))),
-        )
-
-    return count
