@@ -56,7 +56,11 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
     LANGUAGE_COOKIE = "lang"
 
+    SITE_NAME = os.environ.get("SITE_NAME", "Outreach")
     EVENTS_PER_PAGE = 12
+    # Calendar feeds: how long cancelled and past events stay in them, and cache lifetime.
+    CALENDAR_KEEP_DAYS = _int("CALENDAR_KEEP_DAYS", 30)
+    CALENDAR_MAX_AGE = _int("CALENDAR_MAX_AGE", 900)
     # How long a manage link keeps working after its event has ended.
     MANAGE_LINK_GRACE_DAYS = _int("MANAGE_LINK_GRACE_DAYS", 30)
     # A duplicate registration sends at most one "your link" mail per window.

@@ -11,6 +11,7 @@ from config import BASE_DIR, Config, config_from_env
 from outreach import extensions as ext
 from outreach import models  # noqa: F401  (puts every table on db.metadata)
 from outreach.api.views import bp as api_bp
+from outreach.calendar.views import bp as calendar_bp
 from outreach.cli import outreach_cli
 from outreach.database import configure_engine
 from outreach.dev.views import bp as dev_bp
@@ -55,6 +56,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(calendar_bp)
     ext.csrf.exempt(api_bp)
     if app.config["DEV_TOOLS"]:
         app.register_blueprint(dev_bp)

@@ -119,8 +119,10 @@ class Event(db.Model):
     max_guests: Mapped[int] = mapped_column(Integer, default=0)
     contact_email: Mapped[str | None] = mapped_column(String(254))
 
-    # iCalendar SEQUENCE: bumped when time, place or title change.
+    # iCalendar SEQUENCE: bumped when time, place or title change, and on cancellation.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

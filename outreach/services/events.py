@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload, undefer
 
 from outreach.extensions import db
@@ -99,6 +99,68 @@ def past_events(
 ) -> Pagination:
     """Published events that have ended, latest first."""
     return _published_page(filters, upcoming=False, page=page, per_page=per_page, now=now)
+
+
+def _calendar_selection(filters: EventFilters, now: datetime, keep_days: int) -> Select:
+    """Events a calendar feed shows: upcoming and recent ones, and recent cancellations.
+
+    A cancelled event stays for ``keep_days`` as CANCELLED, so that subscribed
+    calendars remove it instead of silently keeping a stale copy.
+    """
+    kept_since = now - timedelta(days=keep_days)
+    query = select(Event).where(
+        Event.ends_at > kept_since,
+        or_(
+            Event.status == EventStatus.PUBLISHED,
+            and_(Event.status == EventStatus.CANCELLED, Event.cancelled_at > kept_since),
+        ),
+    )
+    return _filtered(query, filters)
+
+
+def calendar_events(
+    filters: EventFilters = EventFilters(), *, now: datetime | None = None, keep_days: int = 30
+) -> list[Event]:
+    """The events of a feed, soonest first, with what a VEVENT needs loaded in bulk."""
+    query = _calendar_selection(filters, now or utcnow(), keep_days).options(
+        selectinload(Event.translations),
+        selectinload(Event.hosts),
+        selectinload(Event.topics),
+    )
+    return list(db.session.scalars(query.order_by(Event.starts_at, Event.id)))
+
+
+@dataclass(frozen=True)
+class FeedFingerprint:
+    """A summary that changes whenever the events of a feed, or any of them, change."""
+
+    count: int
+    id_sum: int
+    sequence_sum: int
+    last_modified: datetime | None
+
+
+def calendar_fingerprint(
+    filters: EventFilters = EventFilters(), *, now: datetime | None = None, keep_days: int = 30
+) -> FeedFingerprint:
+    """One aggregate query over the same events as calendar_events()."""
+    selection = _calendar_selection(filters, now or utcnow(), keep_days).subquery()
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(selection.c.id), 0),
+            func.coalesce(func.sum(selection.c.sequence), 0),
+            func.max(selection.c.updated_at),
+        )
+    ).one()
+    last_modified = row[3]
+    if last_modified is not None and last_modified.tzinfo is None:  # SQLite: naive UTC
+        last_modified = last_modified.replace(tzinfo=UTC)
+    return FeedFingerprint(row[0], row[1], row[2], last_modified)
+
+
+def topic(slug: str) -> Topic | None:
+    return db.session.scalar(select(Topic).where(Topic.slug == slug))
 
 
 def public_event(slug: str) -> Event | None:
