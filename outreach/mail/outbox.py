@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -71,3 +72,46 @@ def enqueue_for_registration(
         registration=registration,
         payload=payload,
     )
+
+
+def enqueue_for_registrations(
+    kind: MessageKind,
+    registrations: Sequence[Registration],
+    *,
+    dedupe_suffix: str = "",
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Enqueue one message per registration, skipping keys already queued; return the count.
+
+    For changes that concern everyone registered for an event. Call it while
+    holding the event's lock, so no one else writes these keys meanwhile.
+    """
+    suffix = f":{dedupe_suffix}" if dedupe_suffix else ""
+    keys = {
+        registration.id: f"{kind.value}:{registration.id}{suffix}" for registration in registrations
+    }
+    existing = (
+        set(
+            db.session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys.values()))
+            )
+        )
+        if keys
+        else set()
+    )
+    messages = [
+        OutboxMessage(
+            kind=kind,
+            recipient=registration.email,
+            recipient_name=registration.name,
+            language=registration.language,
+            dedupe_key=keys[registration.id],
+            event_id=registration.event_id,
+            registration_id=registration.id,
+            payload=dict(payload or {}),
+        )
+        for registration in registrations
+        if keys[registration.id] not in existing
+    ]
+    db.session.add_all(messages)
+    return len(messages)

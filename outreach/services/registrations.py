@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from outreach.database import begin_write
 from outreach.extensions import db
 from outreach.mail.outbox import enqueue_for_registration
 from outreach.models import (
@@ -33,6 +32,7 @@ from outreach.services.errors import (
     RegistrationClosed,
     RegistrationNotChangeable,
 )
+from outreach.services.locks import lock_event
 from outreach.services.registration_input import (
     RegistrationChanges,
     RegistrationDetails,
@@ -62,17 +62,6 @@ class RegistrationOutcome:
 
 def _supported_languages() -> tuple[str, ...]:
     return tuple(current_app.config["LANGUAGES"])
-
-
-def _lock_event(event_id: int) -> Event:
-    """Begin a write transaction holding the event's lock; return the fresh row."""
-    begin_write()
-    return db.session.execute(
-        select(Event)
-        .where(Event.id == event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
 
 
 def _seats_taken(event_id: int) -> int:
@@ -138,7 +127,7 @@ def register(
     details = clean_details(event, details, _supported_languages())
     event_id = event.id
     try:
-        event = _lock_event(event_id)
+        event = lock_event(event_id)
         window = event.registration_window(now)
         if window is not RegistrationWindow.OPEN:
             raise RegistrationClosed(window)
@@ -228,7 +217,7 @@ def promote_waitlist(event: Event, *, now: datetime | None = None) -> list[Regis
 
 def _lock_registration(registration: Registration) -> Registration:
     registration_id = registration.id
-    event = _lock_event(registration.event_id)
+    event = lock_event(registration.event_id)
     fresh = db.session.get(Registration, registration_id, populate_existing=True)
     assert fresh is not None and fresh.event_id == event.id
     return fresh

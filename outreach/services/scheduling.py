@@ -1,0 +1,178 @@
+"""Changes to an event that calendars must learn about: moving it, and calling it off.
+
+Both bump the event's iCalendar SEQUENCE and, in the same transaction, owe
+every active registrant a message (the mail worker attaches the updated
+invite or the cancellation), so no calendar keeps a stale copy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from outreach.extensions import db
+from outreach.mail.outbox import enqueue_for_registrations
+from outreach.models import (
+    ACTIVE_STATUSES,
+    Event,
+    EventStatus,
+    MessageKind,
+    Registration,
+    utcnow,
+)
+from outreach.services.errors import DomainError, InvalidInput
+from outreach.services.locks import lock_event
+
+# The fields whose change a calendar entry must follow.
+CALENDAR_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "venue_name",
+    "venue_address",
+    "venue_city",
+    "online_url",
+)
+TEXT_LIMITS = {"venue_name": 200, "venue_address": 300, "venue_city": 120, "online_url": 500}
+MAX_REASON_LENGTH = 2000
+
+
+class EventNotChangeable(DomainError):
+    default_message = _l("A cancelled event cannot be changed.")
+
+
+def _clean_time(value: Any) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(_("Please give a date and time with its time zone."))
+    return value
+
+
+def _clean_zone(value: Any) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(_("Please choose a known time zone.")) from None
+    return value
+
+
+def _clean_text(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(_("Please enter text."))
+    value = value.strip()
+    if len(value) > TEXT_LIMITS[name]:
+        raise ValueError(_("Please use at most %(n)d characters.", n=TEXT_LIMITS[name]))
+    if name == "online_url" and value and not value.startswith(("https://", "http://")):
+        raise ValueError(_("Please give a web address starting with https://."))
+    return value or None
+
+
+def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(CALENDAR_FIELDS)
+    if unknown:
+        raise TypeError(f"reschedule() does not change {', '.join(sorted(unknown))}")
+    cleaned, errors = {}, {}
+    for name, value in changes.items():
+        try:
+            if name in ("starts_at", "ends_at"):
+                cleaned[name] = _clean_time(value)
+            elif name == "timezone":
+                cleaned[name] = _clean_zone(value)
+            else:
+                cleaned[name] = _clean_text(name, value)
+        except ValueError as problem:
+            errors[name] = str(problem)
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def _active_registrations(event_id: int) -> list[Registration]:
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event_id, Registration.status.in_(ACTIVE_STATUSES))
+            .order_by(Registration.id)
+        )
+    )
+
+
+def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> Event:
+    """Move ``event`` in time or place; keywords are the fields in CALENDAR_FIELDS.
+
+    Unchanged values change nothing. Any real change bumps SEQUENCE and owes
+    each active registrant an ``event_updated`` message keyed by that SEQUENCE.
+    Raises InvalidInput (bad values, end not after start) or EventNotChangeable.
+    """
+    now = now or utcnow()
+    changes = _clean_changes(changes)
+    try:
+        event = lock_event(event.id)
+        if event.status is EventStatus.CANCELLED:
+            raise EventNotChangeable()
+        changed = {name for name, value in changes.items() if getattr(event, name) != value}
+        if not changed:
+            db.session.rollback()
+            return event
+        for name in changed:
+            setattr(event, name, changes[name])
+        if event.ends_at <= event.starts_at:
+            raise InvalidInput({"ends_at": _("The event must end after it starts.")})
+        if not (event.venue_name or event.venue_address or event.online_url):
+            raise InvalidInput({"venue_name": _("Please give a venue or an online link.")})
+        event.sequence += 1
+        event.updated_at = now
+        if event.status is EventStatus.PUBLISHED:
+            enqueue_for_registrations(
+                MessageKind.EVENT_UPDATED,
+                _active_registrations(event.id),
+                dedupe_suffix=str(event.sequence),
+                payload={"sequence": event.sequence, "changed": sorted(changed)},
+            )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return event
+
+
+def cancel_event(event: Event, reason: str = "", *, now: datetime | None = None) -> Event:
+    """Call ``event`` off: STATUS:CANCELLED in every calendar, a message to each registrant.
+
+    Registrations keep their status (the person did not cancel). Cancelling
+    twice is harmless.
+    """
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(
+            {"reason": _("Please use at most %(n)d characters.", n=MAX_REASON_LENGTH)}
+        )
+    try:
+        event = lock_event(event.id)
+        if event.status is EventStatus.CANCELLED:
+            db.session.rollback()
+            return event
+        was_published = event.status is EventStatus.PUBLISHED
+        event.status = EventStatus.CANCELLED
+        event.cancelled_at = now
+        event.cancellation_reason = reason or None
+        event.sequence += 1
+        event.updated_at = now
+        if was_published:
+            enqueue_for_registrations(
+                MessageKind.EVENT_CANCELLED,
+                _active_registrations(event.id),
+                payload={"sequence": event.sequence},
+            )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return event
