@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import with_appcontext
 
 from outreach import demo
-from outreach.models import Role
-from outreach.services import users
+from outreach.models import Event, Role
+from outreach.services import events as event_service
+from outreach.services import scheduling, users
 from outreach.services.errors import DomainError, InvalidInput
 
 
@@ -35,12 +38,79 @@ def create_user_command(email, role, org_slug, name, password_stdin) -> None:
         user = users.create_user(
             email=email, role=Role(role), password=password, org_slug=org_slug, name=name
         )
-    except InvalidInput as error:
-        problems = "; ".join(f"{field}: {message}" for field, message in error.errors.items())
-        raise click.ClickException(problems) from None
     except DomainError as error:
-        raise click.ClickException(error.message) from None
+        raise _click_error(error) from None
     click.echo(f"Created {user.role.value} user {user.email}.")
+
+
+def _click_error(error: DomainError) -> click.ClickException:
+    if isinstance(error, InvalidInput):
+        return click.ClickException(
+            "; ".join(f"{field}: {message}" for field, message in error.errors.items())
+        )
+    return click.ClickException(error.message)
+
+
+def _event(slug: str) -> Event:
+    event = event_service.any_event(slug)
+    if event is None:
+        raise click.ClickException(f"There is no event {slug}.")
+    return event
+
+
+def _local_time(value: str | None, zone: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date and time like 2027-03-14T18:00"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(zone))
+
+
+@outreach_cli.command("reschedule")
+@click.argument("slug")
+@click.option("--start", help="New start in the event's zone, e.g. 2027-03-14T18:00.")
+@click.option("--end", help="New end in the event's zone.")
+@click.option("--venue-name")
+@click.option("--venue-address")
+@click.option("--venue-city")
+@click.option("--online-url")
+@with_appcontext
+def reschedule_command(slug, start, end, venue_name, venue_address, venue_city, online_url):
+    """Move an event; registrants are owed an updated calendar invite."""
+    event = _event(slug)
+    changes = {
+        "starts_at": _local_time(start, event.timezone),
+        "ends_at": _local_time(end, event.timezone),
+        "venue_name": venue_name,
+        "venue_address": venue_address,
+        "venue_city": venue_city,
+        "online_url": online_url,
+    }
+    try:
+        event = scheduling.reschedule(
+            event, **{name: value for name, value in changes.items() if value is not None}
+        )
+    except DomainError as error:
+        raise _click_error(error) from None
+    click.echo(f"{event.slug} is at sequence {event.sequence}.")
+
+
+@outreach_cli.command("cancel-event")
+@click.argument("slug")
+@click.option("--reason", default="", help="Told to registrants.")
+@click.confirmation_option(prompt="Cancel this event and tell everyone registered?")
+@with_appcontext
+def cancel_event_command(slug, reason):
+    """Cancel an event; registrants are owed a cancellation that removes it from calendars."""
+    try:
+        event = scheduling.cancel_event(_event(slug), reason)
+    except DomainError as error:
+        raise _click_error(error) from None
+    click.echo(f"{event.slug} is cancelled.")
 
 
 @outreach_cli.command("seed-demo")

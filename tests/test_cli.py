@@ -171,3 +171,59 @@ def test_create_user_refuses_an_address_that_exists(runner):
     assert result.exit_code != 0
     assert "email" in result.output
     assert count(User) == 1
+
+
+def test_reschedule_moves_an_event_in_its_own_zone(runner, make_event, make_registration, outbox):
+    event = make_event()
+    make_registration(event)
+
+    result = runner.invoke(
+        args=[
+            "outreach",
+            "reschedule",
+            event.slug,
+            "--start",
+            "2027-07-01T18:00",
+            "--end",
+            "2027-07-01T20:00",
+            "--venue-name",
+            "Rathaus",
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    db.session.refresh(event)
+    assert event.local_start.isoformat() == "2027-07-01T18:00:00+02:00"
+    assert event.venue_name == "Rathaus" and event.sequence == 1
+    assert len(outbox(kind="event_updated")) == 1
+
+
+def test_reschedule_refuses_an_end_before_the_start(runner, make_event):
+    event = make_event()
+
+    result = runner.invoke(args=["outreach", "reschedule", event.slug, "--end", "2000-01-01T10:00"])
+
+    assert result.exit_code != 0
+    assert "ends_at" in result.output
+
+
+def test_cancel_event_asks_first_then_cancels(runner, make_event, make_registration, outbox):
+    event = make_event()
+    make_registration(event)
+
+    declined = runner.invoke(args=["outreach", "cancel-event", event.slug], input="n\n")
+    assert declined.exit_code != 0
+    assert outbox(kind="event_cancelled") == []
+
+    result = runner.invoke(
+        args=["outreach", "cancel-event", event.slug, "--reason", "Sturm", "--yes"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(outbox(kind="event_cancelled")) == 1
+
+
+def test_cli_names_an_unknown_event(runner):
+    result = runner.invoke(args=["outreach", "cancel-event", "no-such-event", "--yes"])
+
+    assert result.exit_code != 0
+    assert "no-such-event" in result.output

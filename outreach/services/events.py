@@ -159,6 +159,11 @@ def calendar_fingerprint(
     return FeedFingerprint(row[0], row[1], row[2], last_modified)
 
 
+def any_event(slug: str) -> Event | None:
+    """An event in any state, drafts included (for operators, never public pages)."""
+    return db.session.scalar(select(Event).where(Event.slug == slug))
+
+
 def topic(slug: str) -> Topic | None:
     return db.session.scalar(select(Topic).where(Topic.slug == slug))
 
