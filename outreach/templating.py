@@ -1,14 +1,17 @@
-"""Jinja helpers: dates in the event's own zone, in the reader's language."""
+"""Jinja helpers: dates in the event's own zone and calendar links, in the reader's language."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote_plus
 
 from babel.dates import format_date, format_datetime, format_time, get_timezone_name
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale
 
+from outreach.calendar.components import CalendarSettings
+from outreach.calendar.links import google_calendar_url, outlook_calendar_url, webcal_url
 from outreach.models import Event
 
 
@@ -60,6 +63,43 @@ def url_with(**changes) -> str:
     return request.path + (f"?{query}" if query else "")
 
 
+def _calendar_settings() -> CalendarSettings:
+    return CalendarSettings.from_config(current_app.config)
+
+
+def public_url(endpoint: str, **values) -> str:
+    """The address of a page on the configured BASE_URL, right behind a proxy too."""
+    path = url_for(endpoint, **values)
+    # BASE_URL already names the prefix the app is mounted under, if any.
+    script_root = request.script_root if has_request_context() else ""
+    if script_root and path.startswith(script_root + "/"):
+        path = path[len(script_root) :]
+    return _calendar_settings().base_url + path
+
+
+@dataclass(frozen=True)
+class FeedAddress:
+    """A calendar feed: the https address to paste, and the webcal:// one to subscribe with."""
+
+    https: str
+    webcal: str
+
+
+def feed_address(endpoint: str, **values) -> FeedAddress:
+    url = public_url(endpoint, **values)
+    return FeedAddress(https=url, webcal=webcal_url(url))
+
+
+def google_calendar_link(event: Event) -> str:
+    """Google Calendar's 'add' link for ``event`` in the reader's language (no private link)."""
+    return google_calendar_url(event, _locale(), _calendar_settings())
+
+
+def outlook_calendar_link(event: Event) -> str:
+    """Outlook.com's 'add' link for ``event`` in the reader's language (no private link)."""
+    return outlook_calendar_url(event, _locale(), _calendar_settings())
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         event_date=event_date,
@@ -69,4 +109,7 @@ def register_template_helpers(app: Flask) -> None:
         map_url=map_url,
         url_with=url_with,
         current_locale=_locale,
+        feed_address=feed_address,
+        google_calendar_link=google_calendar_link,
+        outlook_calendar_link=outlook_calendar_link,
     )

@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
-from outreach.calendar.basic import registration_calendar
+from outreach.calendar.invites import personal_calendar
 from outreach.manage.forms import CancelForm, change_form
 from outreach.models import EventStatus, Registration, RegistrationStatus
 from outreach.public.forms import answers_in_words
@@ -165,8 +165,9 @@ def cancel(token: str):
 
 @bp.get("/<token>/calendar.ics")
 def calendar(token: str):
+    """The person's own copy of the event: their details, the join link once confirmed."""
     registration = _registration_or_404(token)
-    body = registration_calendar(registration, base_url=current_app.config["BASE_URL"])
+    body = personal_calendar(registration)
     return Response(
         body,
         content_type="text/calendar; charset=utf-8",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from urllib.parse import urlsplit
 
 from babel import Locale
@@ -90,16 +91,33 @@ def _page() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
+def _list_feed(filters: EventFilters, choices: dict[str, list]) -> tuple[str, dict[str, str]]:
+    """The calendar feed (endpoint, arguments) that shows what the filtered list shows.
+
+    A topic or a host chosen alone has a feed of its own, which calendars name
+    after it; any other combination is the main feed with the same filters.
+    """
+    chosen = {name: value for name, value in asdict(filters).items() if value}
+    lang = {"lang": _locale()}
+    if chosen.keys() == {"topic"} and any(t.slug == filters.topic for t in choices["topics"]):
+        return "calendar.topic_feed", {"slug": filters.topic, **lang}
+    if chosen.keys() == {"host"} and any(o.slug == filters.host for o in choices["hosts"]):
+        return "calendar.organisation_feed", {"slug": filters.host, **lang}
+    return "calendar.feed", {**chosen, **lang}
+
+
 def _event_list(template_mode: str, find):
     filters = _filters()
     pagination = find(filters, page=_page(), per_page=current_app.config["EVENTS_PER_PAGE"])
+    choices = event_service.filter_choices()
     return render_template(
         "public/events.html",
         mode=template_mode,
         pagination=pagination,
         events=pagination.items,
         filters=filters,
-        choices=event_service.filter_choices(),
+        choices=choices,
+        feed=_list_feed(filters, choices) if template_mode == "upcoming" else None,
     )
 
 
