@@ -21,6 +21,7 @@ test: install-dev translations browser-deps ## Run the whole suite (PostgreSQL t
 
 bench: install-dev translations ## Run the benchmarks in bench/ (not part of CI)
 	$(BIN)/python bench/rsvp.py
+	$(BIN)/python bench/feeds.py
 
 lint: install-dev ## What CI checks besides the tests
 	$(BIN)/ruff check .

@@ -45,6 +45,18 @@ def _find_change(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
     return after.replace(second=0, microsecond=0)
 
 
+def _starts_daylight(zone: ZoneInfo, at: datetime) -> bool:
+    """Whether the change at ``at`` starts summer time (a DAYLIGHT part).
+
+    tzdata gives Irish winter time and Morocco's Ramadan time a negative DST;
+    calendars expect DAYLIGHT to be the later offset, so leaving a negative
+    DST counts as starting daylight time, and entering one as standard time.
+    """
+    after = at.astimezone(zone).dst() or timedelta(0)
+    before = (at - timedelta(minutes=1)).astimezone(zone).dst() or timedelta(0)
+    return after > timedelta(0) or before < timedelta(0)
+
+
 def transitions(tzid: str, first_year: int, last_year: int) -> list[Transition]:
     """Every change of UTC offset in the zone during the given years."""
     zone = ZoneInfo(tzid)
@@ -63,7 +75,7 @@ def transitions(tzid: str, first_year: int, last_year: int) -> list[Transition]:
                     offset_from=_offset(zone, at - timedelta(minutes=1)),
                     offset_to=_offset(zone, at),
                     name=local.tzname() or tzid,
-                    is_daylight=bool(local.dst()),
+                    is_daylight=_starts_daylight(zone, at),
                 )
             )
         instant = following
@@ -110,7 +122,9 @@ def _observance(group: list[Transition], *, goes_on: bool):
     if rule:
         component.add("rrule", vRecur.from_ical(rule))
     else:
-        for onset in onsets[1:]:
+        # The first onset again: ical.js (Thunderbird) reads only the RDATEs of
+        # a part without RRULE and would otherwise miss the DTSTART onset.
+        for onset in onsets:
             component.add("rdate", onset)
     return component
 
