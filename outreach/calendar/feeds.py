@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 from icalendar import vDuration
 
@@ -20,7 +21,7 @@ REFRESH_INTERVAL = timedelta(hours=1)
 class Feed:
     body: bytes
 
-    @property
+    @cached_property
     def etag(self) -> str:
         """A strong validator: the output is deterministic, so its hash names it."""
         return hashlib.sha256(self.body).hexdigest()[:40]

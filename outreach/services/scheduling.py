@@ -7,6 +7,7 @@ invite or the cancellation), so no calendar keeps a stale copy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,7 @@ from outreach.models import (
     ACTIVE_STATUSES,
     Event,
     EventStatus,
+    EventTranslation,
     MessageKind,
     Registration,
     utcnow,
@@ -39,6 +41,7 @@ CALENDAR_FIELDS = (
     "online_url",
 )
 TEXT_LIMITS = {"venue_name": 200, "venue_address": 300, "venue_city": 120, "online_url": 500}
+TRANSLATION_LIMITS = {"title": 200, "summary": 500, "description": 20_000}
 MAX_REASON_LENGTH = 2000
 
 
@@ -135,6 +138,67 @@ def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> 
                 dedupe_suffix=str(event.sequence),
                 payload={"sequence": event.sequence, "changed": sorted(changed)},
             )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return event
+
+
+def _clean_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    cleaned, errors = {}, {}
+    for locale, fields in texts.items():
+        cleaned[locale] = {}
+        for name, limit in TRANSLATION_LIMITS.items():
+            value = fields.get(name) or ""
+            if not isinstance(value, str):
+                errors[f"{locale}.{name}"] = _("Please enter text.")
+                continue
+            value = value.strip()
+            if len(value) > limit:
+                errors[f"{locale}.{name}"] = _("Please use at most %(n)d characters.", n=limit)
+            cleaned[locale][name] = value
+        if not cleaned[locale].get("title") and f"{locale}.title" not in errors:
+            errors[f"{locale}.title"] = _("Please give the event a title.")
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def change_texts(
+    event: Event, texts: Mapping[str, Mapping[str, str]], *, now: datetime | None = None
+) -> Event:
+    """Set language versions of title, summary and description: ``{"de": {"title": …}}``.
+
+    A new title is a change a calendar shows, so it bumps SEQUENCE and owes
+    registrants an update; summaries and descriptions only refresh feeds.
+    """
+    now = now or utcnow()
+    texts = _clean_texts(texts)
+    try:
+        event = lock_event(event.id)
+        if event.status is EventStatus.CANCELLED:
+            raise EventNotChangeable()
+        title_changed = False
+        for locale, fields in texts.items():
+            version = event.translations.get(locale)
+            if version is None:
+                version = event.translations[locale] = EventTranslation(locale=locale)
+            title_changed |= version.title != fields["title"]
+            version.title = fields["title"]
+            version.summary = fields["summary"]
+            version.description = fields["description"]
+        # Feeds notice changes by the event's timestamp, texts included.
+        event.updated_at = now
+        if title_changed:
+            event.sequence += 1
+            if event.status is EventStatus.PUBLISHED:
+                enqueue_for_registrations(
+                    MessageKind.EVENT_UPDATED,
+                    _active_registrations(event.id),
+                    dedupe_suffix=str(event.sequence),
+                    payload={"sequence": event.sequence, "changed": ["title"]},
+                )
         db.session.commit()
     except BaseException:
         db.session.rollback()

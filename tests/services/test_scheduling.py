@@ -11,7 +11,12 @@ from outreach.extensions import db
 from outreach.models import EventStatus, MessageKind, RegistrationStatus
 from outreach.services.errors import InvalidInput
 from outreach.services.registrations import cancel_registration
-from outreach.services.scheduling import EventNotChangeable, cancel_event, reschedule
+from outreach.services.scheduling import (
+    EventNotChangeable,
+    cancel_event,
+    change_texts,
+    reschedule,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -114,3 +119,39 @@ def test_a_draft_moves_without_messages(make_event, outbox):
 
     assert event.sequence == 2
     assert outbox() == []
+
+
+def test_a_new_title_bumps_sequence_and_owes_updates(booked_event, outbox):
+    event, _people = booked_event
+    before = event.updated_at
+
+    change_texts(event, {"de": {"title": "Neuer Titel", "summary": "Kurz"}})
+
+    assert event.sequence == 1
+    assert event.text("de").title == "Neuer Titel"
+    assert event.updated_at > before
+    assert len(outbox(kind=MessageKind.EVENT_UPDATED)) == 3
+
+
+def test_a_new_description_refreshes_feeds_without_calendar_updates(booked_event, outbox):
+    event, _people = booked_event
+    before = event.updated_at
+    title = event.text("en").title
+
+    change_texts(event, {"en": {"title": title, "description": "Bring a friend."}})
+
+    assert event.sequence == 0
+    assert event.updated_at > before
+    assert event.text("en").description == "Bring a friend."
+    assert outbox(kind=MessageKind.EVENT_UPDATED) == []
+
+
+def test_a_new_language_version_can_be_added_and_titles_are_required(booked_event):
+    event, _people = booked_event
+
+    change_texts(event, {"ar": {"title": "أمسية الأهل"}})
+    assert event.text("ar").title == "أمسية الأهل"
+
+    with pytest.raises(InvalidInput) as refused:
+        change_texts(event, {"uk": {"title": "  ", "summary": "x" * 501}})
+    assert set(refused.value.errors) == {"uk.title", "uk.summary"}
