@@ -106,6 +106,18 @@ def _active_registrations(event_id: int) -> list[Registration]:
     )
 
 
+def _bump_and_tell(event: Event, changed: set[str]) -> None:
+    """Raise SEQUENCE; a published event owes each active registrant an update for it."""
+    event.sequence += 1
+    if event.status is EventStatus.PUBLISHED:
+        enqueue_for_registrations(
+            MessageKind.EVENT_UPDATED,
+            _active_registrations(event.id),
+            dedupe_suffix=str(event.sequence),
+            payload={"sequence": event.sequence, "changed": sorted(changed)},
+        )
+
+
 def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> Event:
     """Move ``event`` in time or place; keywords are the fields in CALENDAR_FIELDS.
 
@@ -129,15 +141,8 @@ def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> 
             raise InvalidInput({"ends_at": _("The event must end after it starts.")})
         if not (event.venue_name or event.venue_address or event.online_url):
             raise InvalidInput({"venue_name": _("Please give a venue or an online link.")})
-        event.sequence += 1
         event.updated_at = now
-        if event.status is EventStatus.PUBLISHED:
-            enqueue_for_registrations(
-                MessageKind.EVENT_UPDATED,
-                _active_registrations(event.id),
-                dedupe_suffix=str(event.sequence),
-                payload={"sequence": event.sequence, "changed": sorted(changed)},
-            )
+        _bump_and_tell(event, changed)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -191,14 +196,7 @@ def change_texts(
         # Feeds notice changes by the event's timestamp, texts included.
         event.updated_at = now
         if title_changed:
-            event.sequence += 1
-            if event.status is EventStatus.PUBLISHED:
-                enqueue_for_registrations(
-                    MessageKind.EVENT_UPDATED,
-                    _active_registrations(event.id),
-                    dedupe_suffix=str(event.sequence),
-                    payload={"sequence": event.sequence, "changed": ["title"]},
-                )
+            _bump_and_tell(event, {"title"})
         db.session.commit()
     except BaseException:
         db.session.rollback()
