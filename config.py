@@ -50,6 +50,17 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "outreach@localhost")
+    # With no MAIL_SERVER, mail goes to .eml files here (listed at /dev/mailbox in development).
+    MAILBOX_DIR = os.environ.get("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
+    # Messages per second across this machine's workers; 0 means no limit.
+    MAIL_SEND_RATE = float(os.environ.get("MAIL_SEND_RATE", "0"))
+    MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 100)
+    # How long a worker may hold claimed messages before another one takes them over.
+    MAIL_LEASE_SECONDS = _int("MAIL_LEASE_SECONDS", 300)
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
+    MAIL_SMTP_TIMEOUT = _int("MAIL_SMTP_TIMEOUT", 30)
+    # The worker's scheduler (reminders) runs this often, in seconds.
+    SCHEDULER_INTERVAL = _int("SCHEDULER_INTERVAL", 60)
 
     LANGUAGES = ("de", "en")
     BABEL_DEFAULT_LOCALE = "de"

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from outreach.extensions import db
 from outreach.models import Event, MessageKind, OutboxMessage, Registration
+from outreach.services.tokens import issue_token
 
 
 def enqueue(
@@ -80,11 +81,13 @@ def enqueue_for_registrations(
     *,
     dedupe_suffix: str = "",
     payload: dict[str, Any] | None = None,
+    with_links: bool = True,
 ) -> int:
     """Enqueue one message per registration, skipping keys already queued; return the count.
 
     For changes that concern everyone registered for an event. Call it while
     holding the event's lock, so no one else writes these keys meanwhile.
+    With ``with_links`` each message carries a fresh manage token.
     """
     suffix = f":{dedupe_suffix}" if dedupe_suffix else ""
     keys = {
@@ -108,7 +111,10 @@ def enqueue_for_registrations(
             dedupe_key=keys[registration.id],
             event_id=registration.event_id,
             registration_id=registration.id,
-            payload=dict(payload or {}),
+            payload={
+                **(payload or {}),
+                **({"token": issue_token(registration)} if with_links else {}),
+            },
         )
         for registration in registrations
         if keys[registration.id] not in existing

@@ -1,6 +1,7 @@
 """The data model, one module per aggregate; import from here."""
 
 from outreach.models.events import (
+    DEFAULT_REMINDER_OFFSETS,
     DEFAULT_TIMEZONE,
     Event,
     EventLanguage,
@@ -13,7 +14,13 @@ from outreach.models.events import (
     event_hosts,
     event_topics,
 )
-from outreach.models.mail import MessageKind, MessageStatus, OutboxMessage
+from outreach.models.mail import (
+    MessageKind,
+    MessageStatus,
+    OutboxMessage,
+    Suppression,
+    SuppressionReason,
+)
 from outreach.models.organisations import Organisation
 from outreach.models.registrations import (
     ACTIVE_STATUSES,
@@ -26,6 +33,7 @@ from outreach.models.users import Role, User
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "DEFAULT_REMINDER_OFFSETS",
     "DEFAULT_TIMEZONE",
     "Event",
     "EventLanguage",
@@ -42,6 +50,8 @@ __all__ = [
     "RegistrationStatus",
     "RegistrationWindow",
     "Role",
+    "Suppression",
+    "SuppressionReason",
     "Topic",
     "User",
     "event_hosts",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from outreach.models.registrations import Registration
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
+DEFAULT_REMINDER_OFFSETS = (24 * 60, 2 * 60)
 
 
 class EventStatus(enum.StrEnum):
@@ -123,6 +125,11 @@ class Event(db.Model):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    # Reminders before the start, in minutes (default: a day and two hours).
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    reminder_offsets: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -75,3 +75,21 @@ class OutboxMessage(db.Model):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.dedupe_key} {self.status.value}>"
+
+
+class SuppressionReason(enum.StrEnum):
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+
+
+class Suppression(db.Model):
+    """An address we must not send to again (it bounced hard, or its owner complained)."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Lower-cased, as registrations store it.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    reason: Mapped[SuppressionReason] = mapped_column(str_enum(SuppressionReason))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
