@@ -11,9 +11,12 @@ PORT   ?= 5000
 .PHONY: run test bench lint format translations extract-messages db-upgrade install install-dev \
         browser-deps clean
 
-run: install translations db-upgrade ## Serve the app with demo data on SQLite in instance/
+run: install translations db-upgrade ## Serve the app and its mail worker, demo data on SQLite in instance/
 	$(FLASK) outreach seed-demo --if-empty
-	@echo "Outreach on http://$(HOST):$(PORT)/  (messages owed: http://$(HOST):$(PORT)/dev/outbox)"
+	@echo "Outreach on http://$(HOST):$(PORT)/  (emails: http://$(HOST):$(PORT)/dev/mailbox)"
+	@# The mail worker runs beside the web server and stops with it.
+	$(FLASK) outreach worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations browser-deps ## Run the whole suite (PostgreSQL too if TEST_DATABASE_URL is set)
@@ -22,6 +25,7 @@ test: install-dev translations browser-deps ## Run the whole suite (PostgreSQL t
 bench: install-dev translations ## Run the benchmarks in bench/ (not part of CI)
 	$(BIN)/python bench/rsvp.py
 	$(BIN)/python bench/feeds.py
+	$(BIN)/python bench/mail.py
 
 lint: install-dev ## What CI checks besides the tests
 	$(BIN)/ruff check .

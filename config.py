@@ -50,6 +50,9 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "outreach@localhost")
+    # Never let Flask-Mail drop mail silently (it does in testing by default); the
+    # development mailbox is how nothing leaves the machine.
+    MAIL_SUPPRESS_SEND = False
     # With no MAIL_SERVER, mail goes to .eml files here (listed at /dev/mailbox in development).
     MAILBOX_DIR = os.environ.get("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
     # Messages per second across this machine's workers; 0 means no limit.

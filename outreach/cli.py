@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from outreach import demo
-from outreach.models import Event, Role
+from outreach.models import Event, MessageStatus, OutboxMessage, Role
 from outreach.services import events as event_service
-from outreach.services import scheduling, users
+from outreach.services import mail_queue, reminders, scheduling, users
 from outreach.services.errors import DomainError, InvalidInput
 
 
@@ -123,3 +126,146 @@ def seed_demo_command(if_empty: bool) -> None:
         return
     created = demo.seed()
     click.echo(f"Demo data ready ({created} new records).")
+
+
+@outreach_cli.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Send queued mail until stopped (SIGTERM finishes the message in hand)."""
+    from outreach.mail.worker import Worker  # TODO(lead): top-level once compose lands
+
+    worker = Worker(current_app._get_current_object())
+    if once:
+        click.echo(f"Mail: {worker.run_once()}.")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    worker.run()
+
+
+@outreach_cli.command("send-due")
+@with_appcontext
+def send_due_command() -> None:
+    """Queue the reminders due now (the worker runs this step every minute and sends them)."""
+    queued = reminders.enqueue_due_reminders()
+    click.echo(f"Queued {queued} reminder(s).")
+
+
+@outreach_cli.group("queue", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+@with_appcontext
+def queue_group(ctx: click.Context, as_json: bool) -> None:
+    """Show the mail queue: messages by kind and status, what is due, how long it waits."""
+    if ctx.invoked_subcommand is not None:
+        return
+    counts = mail_queue.queue_counts()
+    if as_json:
+        click.echo(json.dumps(counts, indent=2, default=_json_value))
+        return
+    statuses = [status.value for status in MessageStatus]
+    rows = [
+        [kind, *(str(numbers[status]) for status in statuses), str(numbers["total"])]
+        for kind, numbers in counts["by_kind"].items()
+        if numbers["total"]
+    ]
+    rows.append(
+        ["all", *(str(counts["by_status"][status]) for status in statuses), str(counts["total"])]
+    )
+    click.echo(_table(["kind", *statuses, "total"], rows))
+    oldest = counts["oldest_queued_age_seconds"]
+    click.echo(
+        f"\nDue now: {counts['due_now']}. "
+        f"Oldest queued: {_duration(oldest) + ' ago' if oldest is not None else 'none'}. "
+        f"Expired leases: {counts['expired_leases']}."
+    )
+
+
+@queue_group.command("failed")
+@click.option("--limit", default=100, show_default=True, help="Show at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@with_appcontext
+def queue_failed_command(limit: int, as_json: bool) -> None:
+    """List the failed messages, newest first, with their attempts and last error."""
+    messages = mail_queue.failed_messages(limit=limit)
+    if as_json:
+        click.echo(json.dumps([_message_json(m) for m in messages], indent=2, default=_json_value))
+        return
+    if not messages:
+        click.echo("No failed messages.")
+        return
+    rows = [
+        [
+            str(message.id),
+            message.kind.value,
+            message.recipient,
+            str(message.attempts),
+            " ".join((message.last_error or "").split())[:80],
+        ]
+        for message in messages
+    ]
+    click.echo(_table(["id", "kind", "recipient", "attempts", "last error"], rows))
+
+
+@queue_group.command("retry")
+@click.argument("message_id", type=int, required=False)
+@click.option("--all-failed", is_flag=True, help="Retry every failed message.")
+@with_appcontext
+def queue_retry_command(message_id: int | None, all_failed: bool) -> None:
+    """Put a failed message (or with --all-failed, every one) back in the queue, due now."""
+    if (message_id is None) == (not all_failed):
+        raise click.UsageError("Give either a message id or --all-failed.")
+    if all_failed:
+        retried = mail_queue.retry_all_failed()
+        click.echo(f"{retried} failed message{'s' if retried != 1 else ''} queued again.")
+        left = mail_queue.queue_counts()["by_status"][MessageStatus.FAILED.value]
+        if left:
+            click.echo(f"{left} stay failed: their addresses are on the suppression list.")
+        return
+    try:
+        message = mail_queue.retry(message_id)
+    except DomainError as error:
+        raise _click_error(error) from None
+    click.echo(f"Message {message.id} ({message.kind.value} to {message.recipient}) queued again.")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = [headers, ["-" * width for width in widths], *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _duration(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s"
+    return f"{seconds} s"
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _message_json(message: OutboxMessage) -> dict[str, object]:
+    return {
+        "id": message.id,
+        "kind": message.kind.value,
+        "recipient": message.recipient,
+        "language": message.language,
+        "event": message.event.slug if message.event else None,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "created_at": message.created_at,
+        "next_attempt_at": message.next_attempt_at,
+    }

@@ -29,8 +29,12 @@ def upgrade():
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reminders_enabled', sa.Boolean(), server_default=sa.true(), nullable=False))
-        # Existing events get the default reminders: a day and two hours before.
-        batch_op.add_column(sa.Column('reminder_offsets', sa.JSON(), server_default=sa.text("'[1440, 120]'"), nullable=False))
+        batch_op.add_column(sa.Column('reminder_offsets', sa.JSON(), nullable=True))
+
+    # Existing events get the default reminders: a day and two hours before.
+    op.execute("UPDATE events SET reminder_offsets = '[1440, 120]'")
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.alter_column('reminder_offsets', existing_type=sa.JSON(), nullable=False)
 
     # ### end Alembic commands ###
 

@@ -54,3 +54,15 @@ class NotEnoughSeats(DomainError):
 
 class RegistrationNotChangeable(DomainError):
     default_message = _l("This registration can no longer be changed.")
+
+
+class MessageNotFound(DomainError):
+    """No outbox message has the id asked for."""
+
+    default_message = _l("There is no such message in the mail queue.")
+
+
+class MessageNotRetryable(DomainError):
+    """Only a failed message goes back into the queue, and not to a suppressed address."""
+
+    default_message = _l("Only a failed message can be sent again.")

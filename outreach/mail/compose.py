@@ -1,0 +1,210 @@
+"""Compose outbox messages at send time: one notify_* function per kind of message.
+
+The outbox row fixes who, what kind and which language; everything else
+(the event's time and place, the registration's state) is read when the
+message is composed, so a message about an event that moved carries the
+current time. A message overtaken by events (a confirmation for someone who
+has cancelled since, a reminder for an event called off) raises Superseded,
+a kind of Unsendable. The worker calls compose() inside an app context, with
+rows loaded using LOAD_OPTIONS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from babel.dates import format_timedelta
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from outreach.mail.letter import Letter, MailSettings
+from outreach.mail.mime import ComposedMessage, HeaderRefused
+from outreach.models import (
+    ACTIVE_STATUSES,
+    Event,
+    EventStatus,
+    MessageKind,
+    OutboxMessage,
+    RegistrationStatus,
+    utcnow,
+)
+from outreach.services.registrations import waitlist_position
+
+__all__ = ["LOAD_OPTIONS", "ComposedMessage", "Superseded", "Unsendable", "compose"]
+
+# What compose() reads, for the worker to load a batch of rows in a few queries.
+LOAD_OPTIONS = (
+    selectinload(OutboxMessage.registration),
+    selectinload(OutboxMessage.event).selectinload(Event.translations),
+    selectinload(OutboxMessage.event).selectinload(Event.hosts),
+    selectinload(OutboxMessage.event).selectinload(Event.topics),
+)
+
+
+class Unsendable(Exception):
+    """The message can no longer be composed (its registration or event is gone, …)."""
+
+
+class Superseded(Unsendable):
+    """Nothing is left to say: the person cancelled, the event was called off or has begun."""
+
+
+def compose(message: OutboxMessage, *, now: datetime | None = None) -> ComposedMessage:
+    """Write ``message`` as it should go out now. Raises Unsendable when it cannot."""
+    if message.registration is None:
+        raise Unsendable("the registration no longer exists")
+    if message.event is None:
+        raise Unsendable("the event no longer exists")
+    notify = NOTIFIERS.get(message.kind)
+    if notify is None:
+        raise Unsendable(f"no message is written for kind {message.kind!r}")
+    settings = MailSettings.from_config(current_app.config)
+    language = settings.language_for(message.language)
+    try:
+        with force_locale(language):
+            letter = Letter(message, settings=settings, language=language, now=now or utcnow())
+            return notify(letter)
+    except HeaderRefused as problem:
+        raise Unsendable(str(problem)) from problem
+
+
+def _still(letter: Letter, *statuses: RegistrationStatus) -> None:
+    """Raise Superseded unless the event is on and the registration still in one of ``statuses``.
+
+    A message about a state the person has left would only confuse: a
+    confirmation after they cancelled, "you are on the waitlist" after the
+    promotion, anything but the cancellation once the event is called off.
+    """
+    if letter.event.status is EventStatus.CANCELLED:
+        raise Superseded("the event was cancelled since; that message tells")
+    if letter.registration.status not in statuses:
+        raise Superseded(f"the registration is {letter.registration.status.value} now")
+
+
+def notify_registration_confirmed(letter: Letter) -> ComposedMessage:
+    """Confirm the seat, with the invitation for the person's calendar."""
+    _still(letter, RegistrationStatus.CONFIRMED)
+    return letter.write(
+        "registration_confirmed",
+        subject=_("You are registered: %(title)s", title=letter.title),
+        guests=letter.registration.guests,
+        **letter.invite(),
+    )
+
+
+def notify_registration_waitlisted(letter: Letter) -> ComposedMessage:
+    """Say the event is full and the person waits in line; no invitation, no online link."""
+    _still(letter, RegistrationStatus.WAITLISTED)
+    return letter.write(
+        "registration_waitlisted",
+        subject=_("You are on the waitlist: %(title)s", title=letter.title),
+        position=waitlist_position(letter.registration),
+    )
+
+
+def notify_waitlist_promoted(letter: Letter) -> ComposedMessage:
+    """Say a seat came free and is now the person's, with the invitation."""
+    _still(letter, RegistrationStatus.CONFIRMED)
+    return letter.write(
+        "waitlist_promoted",
+        subject=_("A seat is free for you: %(title)s", title=letter.title),
+        **letter.invite(),
+    )
+
+
+def notify_manage_link(letter: Letter) -> ComposedMessage:
+    """Send the private link again to someone who registered a second time."""
+    _still(letter, *ACTIVE_STATUSES)
+    return letter.write(
+        "manage_link",
+        subject=_("Your link for %(title)s", title=letter.title),
+        status=letter.registration.status.value,
+    )
+
+
+def _held_a_seat(letter: Letter) -> bool:
+    """Whether a cancelled registration had been confirmed (directly or from the waitlist)."""
+    registration = letter.registration
+    return registration.waitlist_seq is None or registration.promoted_at is not None
+
+
+def notify_registration_cancelled(letter: Letter) -> ComposedMessage:
+    """Confirm the person's own cancellation; take the event out of their calendar."""
+    return letter.write(
+        "registration_cancelled",
+        subject=_("Your registration is cancelled: %(title)s", title=letter.title),
+        **(letter.cancellation() if _held_a_seat(letter) else {}),
+    )
+
+
+# What a changed field means to a reader; several fields can mean the same.
+CHANGE_LABELS = {
+    "starts_at": _l("the time"),
+    "ends_at": _l("the time"),
+    "timezone": _l("the time"),
+    "venue_name": _l("the place"),
+    "venue_address": _l("the place"),
+    "venue_city": _l("the place"),
+    "online_url": _l("the online link"),
+    "title": _l("the title"),
+}
+
+
+def _changes_in_words(changed: list[str]) -> str:
+    labels = dict.fromkeys(str(CHANGE_LABELS[name]) for name in changed if name in CHANGE_LABELS)
+    return ", ".join(labels)
+
+
+def notify_event_updated(letter: Letter) -> ComposedMessage:
+    """Tell what changed and the event as it is now, with the updated invitation."""
+    _still(letter, *ACTIVE_STATUSES)
+    return letter.write(
+        "event_updated",
+        subject=_("Changed: %(title)s", title=letter.title),
+        changes=_changes_in_words((letter.message.payload or {}).get("changed") or []),
+        **letter.invite(),
+    )
+
+
+def notify_event_cancelled(letter: Letter) -> ComposedMessage:
+    """Say the event is off and why; take it out of the calendars of those who had a seat."""
+    if letter.event.status is not EventStatus.CANCELLED:
+        raise Superseded("the event is no longer cancelled")
+    return letter.write(
+        "event_cancelled",
+        subject=_("Cancelled: %(title)s", title=letter.title),
+        reason=(letter.event.cancellation_reason or "").strip(),
+        **(letter.cancellation() if letter.holds_seat else {}),
+    )
+
+
+def notify_reminder(letter: Letter) -> ComposedMessage:
+    """Remind a person with a seat that the event is near; offer to release the seat."""
+    _still(letter, RegistrationStatus.CONFIRMED)
+    if letter.event.starts_at <= letter.now:
+        raise Superseded("the event has already started")
+    starts_in = format_timedelta(
+        letter.event.starts_at - letter.now, add_direction=True, locale=letter.language
+    )
+    return letter.write(
+        "reminder",
+        subject=_("Reminder: %(title)s starts %(when)s", title=letter.title, when=starts_in),
+        starts_in=starts_in,
+        cancel_url=letter.cancel_url,
+    )
+
+
+NOTIFIERS: dict[MessageKind, Callable[[Letter], ComposedMessage]] = {
+    MessageKind.REGISTRATION_CONFIRMED: notify_registration_confirmed,
+    MessageKind.REGISTRATION_WAITLISTED: notify_registration_waitlisted,
+    MessageKind.WAITLIST_PROMOTED: notify_waitlist_promoted,
+    MessageKind.MANAGE_LINK: notify_manage_link,
+    MessageKind.REGISTRATION_CANCELLED: notify_registration_cancelled,
+    MessageKind.EVENT_UPDATED: notify_event_updated,
+    MessageKind.EVENT_CANCELLED: notify_event_cancelled,
+    MessageKind.REMINDER: notify_reminder,
+}
