@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from outreach import demo
+from outreach.mail.worker import Worker
 from outreach.models import Event, MessageStatus, OutboxMessage, Role
 from outreach.services import events as event_service
 from outreach.services import mail_queue, reminders, scheduling, users
@@ -133,8 +134,6 @@ def seed_demo_command(if_empty: bool) -> None:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Send queued mail until stopped (SIGTERM finishes the message in hand)."""
-    from outreach.mail.worker import Worker  # TODO(lead): top-level once compose lands
-
     worker = Worker(current_app._get_current_object())
     if once:
         click.echo(f"Mail: {worker.run_once()}.")

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Update, and_, bindparam, or_, select, update
 
 from outreach.database import begin_write
 from outreach.extensions import db
-from outreach.mail.compose import LOAD_OPTIONS, Unsendable, compose
+from outreach.mail.compose import LOAD_OPTIONS, Superseded, Unsendable, compose
 from outreach.mail.rate import MachineRateLimiter
 from outreach.mail.suppression import suppress, suppressed_among
 from outreach.mail.transports import DeliveryError, Transport, transport_for
@@ -265,6 +265,10 @@ class Worker:
             return False
         try:
             composed = compose(message, now=now)
+        except Superseded as problem:
+            self._record(message.id, status=MessageStatus.SKIPPED, last_error=str(problem))
+            tally.add("skipped")
+            return False
         except Unsendable as problem:
             self._failed(message, f"unsendable: {problem}")
             tally.add("failed")

@@ -31,6 +31,8 @@ class MessageStatus(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # Overtaken by events (the person cancelled, the event began): never to be sent.
+    SKIPPED = "skipped"
 
 
 class OutboxMessage(db.Model):

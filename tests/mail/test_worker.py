@@ -31,6 +31,7 @@ from outreach.models import (
     Suppression,
     utcnow,
 )
+from outreach.services.registrations import cancel_registration
 from outreach.services.scheduling import cancel_event, reschedule
 
 SENT, QUEUED, SENDING, FAILED = (
@@ -426,6 +427,22 @@ def test_a_message_whose_registration_is_gone_fails_and_the_batch_goes_on(
     assert row.last_error.startswith("unsendable")
     assert smtp.to(row.recipient) == []
     assert smtp.count() == 2
+
+
+def test_a_confirmation_overtaken_by_a_cancellation_is_skipped_not_failed(
+    mail_app, smtp, make_event, make_registration, rows
+):
+    outcome = make_registration(make_event(capacity=5))
+    cancel_registration(outcome.registration)
+
+    tally = Worker(mail_app).run_once()
+
+    assert tally.counts == {"skipped": 1, "sent": 1}
+    [confirmation] = rows(kind=MessageKind.REGISTRATION_CONFIRMED)
+    assert confirmation.status is MessageStatus.SKIPPED
+    assert confirmation.last_error
+    [received] = smtp.messages()
+    assert invite_of(received, "CANCEL")
 
 
 # -- calendars follow the event -----------------------------------------------------

@@ -84,6 +84,12 @@ def start_worker(app, database_url, smtp, tmp_path) -> Iterator:
             "MAIL_SERVER": smtp.host,
             "MAIL_PORT": str(smtp.port),
             "MAIL_SMTP_TIMEOUT": "5",
+            "MAIL_USE_TLS": "false",
+            "MAIL_USE_SSL": "false",
+            "MAIL_USERNAME": "",
+            "MAIL_SEND_RATE": "0",
+            "MAIL_BATCH_SIZE": "100",
+            "MAIL_LEASE_SECONDS": "300",
             "MAILBOX_DIR": str(tmp_path / "mailbox"),
             "PYTHONUNBUFFERED": "1",
         }

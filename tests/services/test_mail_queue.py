@@ -128,7 +128,7 @@ def test_counts_group_by_status_and_kind_and_say_what_is_due(make_message, faile
     counts = mail_queue.queue_counts(now=NOW)
 
     assert counts["total"] == 8
-    assert counts["by_status"] == {"queued": 3, "sending": 2, "sent": 2, "failed": 1}
+    assert counts["by_status"] == {"queued": 3, "sending": 2, "sent": 2, "failed": 1, "skipped": 0}
     assert counts["by_kind"]["registration_confirmed"] == {
         "queued": 1,
         "sending": 0,
@@ -259,7 +259,7 @@ def test_queue_command_prints_the_counts_as_a_table(runner, make_message, failed
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["kind", "queued", "sending", "sent", "failed", "total"]
+    assert lines[0].split() == ["kind", "queued", "sending", "sent", "failed", "skipped", "total"]
     assert ["reminder", "1", "0", "0", "0", "1"] in [line.split() for line in lines]
     assert ["registration_confirmed", "0", "0", "1", "1", "2"] in [line.split() for line in lines]
     assert ["all", "1", "0", "1", "1", "3"] in [line.split() for line in lines]
