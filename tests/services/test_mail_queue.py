@@ -134,6 +134,7 @@ def test_counts_group_by_status_and_kind_and_say_what_is_due(make_message, faile
         "sending": 0,
         "sent": 2,
         "failed": 0,
+        "skipped": 0,
         "total": 3,
     }
     assert counts["by_kind"]["reminder"]["queued"] == 2
@@ -260,9 +261,11 @@ def test_queue_command_prints_the_counts_as_a_table(runner, make_message, failed
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["kind", "queued", "sending", "sent", "failed", "skipped", "total"]
-    assert ["reminder", "1", "0", "0", "0", "1"] in [line.split() for line in lines]
-    assert ["registration_confirmed", "0", "0", "1", "1", "2"] in [line.split() for line in lines]
-    assert ["all", "1", "0", "1", "1", "3"] in [line.split() for line in lines]
+    assert ["reminder", "1", "0", "0", "0", "0", "1"] in [line.split() for line in lines]
+    assert ["registration_confirmed", "0", "0", "1", "1", "0", "2"] in [
+        line.split() for line in lines
+    ]
+    assert ["all", "1", "0", "1", "1", "0", "3"] in [line.split() for line in lines]
     assert "Due now: 1." in result.output
     assert "Oldest queued: 1 h 30 min ago." in result.output
 
