@@ -47,10 +47,11 @@ from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+from databases import postgresql_database  # noqa: E402  (bench/ is on the path)
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/outreach_bench_mail"
 LOOPBACK = "127.0.0.1"
@@ -130,33 +131,6 @@ def free_port() -> int:
 
 
 # -- databases ------------------------------------------------------------------
-
-
-def _require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname
-    if host not in {LOOPBACK, "localhost", "::1"}:
-        raise SystemExit(f"refusing to touch {host!r}: the bench only talks to 127.0.0.1")
-
-
-def postgresql_database(url: str) -> str | None:
-    """Drop and create the bench database; None (with a message) when unreachable."""
-    import psycopg
-    from psycopg import sql
-
-    _require_loopback(url)
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as error:
-        print(f"postgresql: skipped, {admin_url} is unreachable ({error})".strip())
-        return None
-    return url
 
 
 def bench_app(database_url: str, port: int, workdir: Path):

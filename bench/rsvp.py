@@ -37,13 +37,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from databases import postgresql_database  # noqa: E402  (bench/ is on the path)
+
 EVENT_SLUG = "bench-rsvp"
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/outreach_bench"
 STARTUP_SECONDS = 30
 CREATED = {"201 confirmed", "201 waitlisted"}
@@ -98,35 +98,8 @@ class BackendResult:
 # -- databases ------------------------------------------------------------------
 
 
-def _require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname
-    if host not in LOOPBACK_HOSTS:
-        raise SystemExit(f"refusing to touch {host!r}: the bench only talks to 127.0.0.1")
-
-
 def sqlite_database(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'bench.sqlite'}"
-
-
-def postgresql_database(url: str) -> str | None:
-    """Drop and create the bench database; None (with a message) when unreachable."""
-    import psycopg
-    from psycopg import sql
-
-    _require_loopback(url)
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as error:
-        print(f"postgresql: skipped, {admin_url} is unreachable ({error})".strip())
-        return None
-    return url
 
 
 def server_environment(database_url: str) -> dict[str, str]:

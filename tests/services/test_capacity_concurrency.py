@@ -7,7 +7,6 @@ These tests run on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,38 +27,12 @@ from outreach.models import (
 from outreach.services.errors import EventFull
 from outreach.services.registration_input import RegistrationDetails
 from outreach.services.registrations import cancel_registration, register
+from tests.concurrency import run_together
 
 KIND_FOR_STATUS = {
     RegistrationStatus.CONFIRMED: MessageKind.REGISTRATION_CONFIRMED,
     RegistrationStatus.WAITLISTED: MessageKind.REGISTRATION_WAITLISTED,
 }
-
-
-def run_together(app, jobs: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
-    """Run each job in its own thread and app context, all released at once.
-
-    Returns ("ok", result) or ("error", exception) per job, in job order.
-    """
-    barrier = threading.Barrier(len(jobs))
-    results: list[tuple[str, Any] | None] = [None] * len(jobs)
-
-    def work(index: int, job: Callable[[], Any]) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[index] = ("ok", job())
-            except BaseException as error:
-                results[index] = ("error", error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=work, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results  # type: ignore[return-value]
 
 
 def registering(event_id: int, **values) -> Callable[[], Any]:

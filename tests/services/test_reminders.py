@@ -6,7 +6,6 @@ a few days ahead; the scheduler is then run at explicit ``now`` values.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -30,6 +29,7 @@ from outreach.services.reminders import (
     reminder_key,
 )
 from outreach.services.tokens import registration_for_token
+from tests.concurrency import run_together
 
 DAY, TWO_HOURS = 24 * 60, 2 * 60
 
@@ -268,30 +268,6 @@ def test_queries_do_not_grow_with_the_number_of_people(make_event, make_registra
     assert not any("FOR UPDATE" in sql or "IMMEDIATE" in sql for sql in statements)
 
 
-def run_together(app, count: int, job) -> list[tuple[str, object]]:
-    """Run ``job`` in ``count`` threads, each in its own app context, released at once."""
-    barrier = threading.Barrier(count)
-    results: list[tuple[str, object]] = [("missing", None)] * count
-
-    def work(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[index] = ("ok", job())
-            except BaseException as error:
-                results[index] = ("error", error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=work, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a scheduler hung"
-    return results
-
-
 def test_eight_schedulers_at_once_queue_one_reminder_per_person_and_offset(
     app, backend, make_event, make_registration, start
 ):
@@ -300,7 +276,7 @@ def test_eight_schedulers_at_once_queue_one_reminder_per_person_and_offset(
 
     for offset in (DAY, TWO_HOURS):
         now = at(start, offset, plus=1)
-        results = run_together(app, 8, lambda now=now: enqueue_due_reminders(now=now))
+        results = run_together(app, [lambda now=now: enqueue_due_reminders(now=now)] * 8)
         assert [outcome for outcome, _ in results] == ["ok"] * 8, (backend, results)
         assert sum(queued for _, queued in results) == 40
 
