@@ -10,6 +10,7 @@ from flask import Flask
 from config import BASE_DIR, Config, config_from_env
 from outreach import extensions as ext
 from outreach import models  # noqa: F401  (puts every table on db.metadata)
+from outreach.accounts.views import bp as accounts_bp
 from outreach.api.views import bp as api_bp
 from outreach.calendar.views import bp as calendar_bp
 from outreach.cli import outreach_cli
@@ -19,6 +20,7 @@ from outreach.errors import register_error_handlers
 from outreach.i18n import select_locale
 from outreach.manage.views import bp as manage_bp
 from outreach.public.views import bp as public_bp
+from outreach.services.users import user_by_id
 from outreach.templating import register_template_helpers
 
 
@@ -50,11 +52,14 @@ def _init_extensions(app: Flask) -> None:
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale)
     ext.limiter.init_app(app)
+    ext.login_manager.init_app(app)
+    ext.login_manager.user_loader(user_by_id)
 
 
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(calendar_bp)
     ext.csrf.exempt(api_bp)

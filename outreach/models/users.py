@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,7 +20,13 @@ class Role(enum.StrEnum):
     PARTNER = "partner"
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
+    """A person who logs in: staff, or a partner organisation's member.
+
+    Flask-Login reads ``is_active`` from here: the column, declared in this
+    class, takes precedence over UserMixin's always-true property.
+    """
+
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(

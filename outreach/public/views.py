@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
-from urllib.parse import urlsplit
 
 from babel import Locale
 from babel.core import UnknownLocaleError
@@ -32,6 +31,7 @@ from outreach.services.errors import (
 from outreach.services.events import FORMATS, EventFilters
 from outreach.services.registration_input import RegistrationDetails
 from outreach.services.registrations import register
+from outreach.urls import is_local_path
 
 bp = Blueprint("public", __name__)
 
@@ -210,17 +210,6 @@ def organisation(slug: str):
         organisation=org,
         events=event_service.upcoming_events_of(org),
     )
-
-
-def is_local_path(target: str) -> bool:
-    """True for a path on this site ('/events?x=1'); false for '//host', 'http:' and tricks."""
-    if not target.startswith("/") or target.startswith("//"):
-        return False
-    # Browsers read '\' as '/' and drop tabs and newlines: '/\host' would leave the site.
-    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
 
 
 @bp.get("/language/<code>")

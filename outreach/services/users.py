@@ -1,9 +1,12 @@
-"""Creating staff and partner accounts."""
+"""Creating staff and partner accounts, and checking their passwords."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from outreach.extensions import db
 from outreach.models import Organisation, Role, User
@@ -42,3 +45,36 @@ def create_user(
     db.session.add(user)
     db.session.commit()
     return user
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not anybody's password", method="scrypt")
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with this email and password, or None.
+
+    An unknown address costs as much time as a wrong password (a hash is
+    checked either way), so timing does not tell which addresses have accounts.
+    """
+    try:
+        email = clean_email(email)
+    except ValueError:
+        email = ""
+    user = db.session.scalar(select(User).where(User.email == email)) if email else None
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.is_active:
+        return None
+    return user
+
+
+def user_by_id(user_id: str) -> User | None:
+    """Return the active user behind a session's user id, or None."""
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.is_active else None

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from outreach.models import QuestionKind, utcnow
+from outreach.models import QuestionKind, Role, utcnow
+from outreach.services.users import create_user
 from tests.browser.conftest import REPO_ROOT
 
 VNU_JAR = REPO_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -89,6 +90,7 @@ def _pages(client, make_org, make_event, make_registration) -> dict[str, tuple[s
         "manage-en": f"/r/{token}?lang=en",
         "not-found": "/no-such-page",
         "bad-token": "/r/" + "x" * 43,
+        "login": "/login?lang=en&next=/events/past",
     }
     pages: dict[str, tuple[str, str]] = {}
     for name, url in gets.items():
@@ -117,6 +119,23 @@ def _pages(client, make_org, make_event, make_registration) -> dict[str, tuple[s
     assert thanks.status_code == 200
     assert thanks.request.path == "/events/elternabend/registered"
     pages["thank-you"] = (thanks.request.path, thanks.get_data(as_text=True))
+
+    wrong = client.post("/login?lang=en", data={"email": "ada@example.org", "password": "x"})
+    assert wrong.status_code == 401
+    pages["login-refused"] = ("/login (POST, refused)", wrong.get_data(as_text=True))
+    create_user(
+        email="partner@example.org",
+        role=Role.PARTNER,
+        password="correct horse battery",
+        org_slug="sahel-forum",
+    )
+    account = client.post(
+        "/login?lang=en",
+        data={"email": "partner@example.org", "password": "correct horse battery"},
+        follow_redirects=True,
+    )
+    assert account.request.path == "/account"
+    pages["account"] = ("/account", account.get_data(as_text=True))
     return pages
 
 
