@@ -15,8 +15,8 @@ from flask.cli import with_appcontext
 from outreach import demo
 from outreach.mail.worker import Worker
 from outreach.models import Event, MessageStatus, OutboxMessage, Role
+from outreach.services import account_links, mail_queue, reminders, scheduling, users
 from outreach.services import events as event_service
-from outreach.services import mail_queue, reminders, scheduling, users
 from outreach.services.errors import DomainError, InvalidInput
 
 
@@ -45,6 +45,27 @@ def create_user_command(email, role, org_slug, name, password_stdin) -> None:
     except DomainError as error:
         raise _click_error(error) from None
     click.echo(f"Created {user.role.value} user {user.email}.")
+
+
+@outreach_cli.command("invite-user")
+@click.option("--email", required=True, help="Address the invitation goes to (the login).")
+@click.option("--org", "org_slug", required=True, help="Slug of the partner organisation.")
+@click.option("--name", default="", help="Display name.")
+@click.option(
+    "--language",
+    type=click.Choice(["de", "en"]),
+    default="de",
+    show_default=True,
+    help="Language of the invitation email.",
+)
+@with_appcontext
+def invite_user_command(email, org_slug, name, language) -> None:
+    """Invite a partner user: the outbox owes them a link to choose their password."""
+    try:
+        user = account_links.invite_partner_user(email, org_slug, name=name, language=language)
+    except DomainError as error:
+        raise _click_error(error) from None
+    click.echo(f"Invited {user.email} to {org_slug}; the invitation is in the outbox.")
 
 
 def _click_error(error: DomainError) -> click.ClickException:

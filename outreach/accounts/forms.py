@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, SubmitField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from outreach.services.registration_input import MAX_EMAIL_LENGTH
+from outreach.services.users import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -34,3 +35,44 @@ class LoginForm(FlaskForm):
     def refuse(self) -> None:
         """Say the credentials are wrong, without saying which of the two."""
         self.form_errors.append(_l("Email or password is wrong."))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"),
+        [DataRequired(_l("Please enter your email address."))],
+        render_kw={"autocomplete": "username", "maxlength": MAX_EMAIL_LENGTH},
+    )
+    submit = SubmitField(_l("Send the link"))
+
+    def fields_in_order(self) -> list[Field]:
+        return [self.email]
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a password, from a reset link or an invitation."""
+
+    password = PasswordField(
+        _l("New password"),
+        [
+            DataRequired(_l("Please choose a password.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                message=_l("Please use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        [
+            DataRequired(_l("Please repeat the password.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Save the password"))
+
+    def fields_in_order(self) -> list[Field]:
+        return [self.password, self.confirm]

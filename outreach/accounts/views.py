@@ -15,8 +15,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from outreach.accounts.forms import LoginForm
+from outreach.accounts.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
 from outreach.extensions import limiter
+from outreach.models import User
+from outreach.services import account_links
+from outreach.services.errors import InvalidInput
 from outreach.services.users import authenticate
 from outreach.urls import is_local_path
 
@@ -76,3 +79,74 @@ def logout():
 @login_required
 def account():
     return render_template("accounts/account.html", user=current_user)
+
+
+# -- forgotten passwords and invitations ------------------------------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], scope="password-forgot")
+def forgot_password():
+    form = ForgotPasswordForm()
+    if not form.is_submitted():
+        return render_template("accounts/forgot_password.html", form=form)
+    if not form.validate():
+        return render_template("accounts/forgot_password.html", form=form), 422
+    # The same answer whether or not the address has an account.
+    account_links.request_password_reset(form.email.data or "")
+    return render_template("accounts/forgot_password.html", form=None, sent=True)
+
+
+def _invalid_link():
+    return render_template("accounts/link_invalid.html"), 404
+
+
+def _set_password_page(user: User, form: NewPasswordForm, *, invitation: bool, status: int = 200):
+    return (
+        render_template("accounts/set_password.html", form=form, user=user, invitation=invitation),
+        status,
+    )
+
+
+def _choose_password(token: str, purpose: str):
+    """Show the form for a valid link; on a valid POST, set the password and return the user."""
+    invitation = purpose == account_links.INVITATION
+    user = account_links.verify_link_token(token, purpose)
+    if user is None:
+        return None, _invalid_link()
+    form = NewPasswordForm()
+    if not form.is_submitted():
+        return None, _set_password_page(user, form, invitation=invitation)
+    if not form.validate():
+        return None, _set_password_page(user, form, invitation=invitation, status=422)
+    try:
+        set_password = (
+            account_links.accept_invitation if invitation else account_links.reset_password
+        )
+        user = set_password(token, form.password.data or "")
+    except InvalidInput as error:
+        form.password.errors = [*form.password.errors, *error.errors.values()]
+        return None, _set_password_page(user, form, invitation=invitation, status=422)
+    except account_links.LinkInvalid:
+        return None, _invalid_link()
+    return user, None
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user, response = _choose_password(token, account_links.RESET)
+    if user is None:
+        return response
+    flash(_("Your password is changed. Please log in with the new one."), "success")
+    return redirect(url_for("accounts.login"), code=303)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    user, response = _choose_password(token, account_links.INVITATION)
+    if user is None:
+        return response
+    session.clear()
+    login_user(user)
+    flash(_("Welcome! Your password is saved."), "success")
+    return redirect(url_for("accounts.account"), code=303)

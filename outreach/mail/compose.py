@@ -21,17 +21,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from outreach.mail.account_letter import AccountLetter
 from outreach.mail.letter import Letter, MailSettings
 from outreach.mail.mime import ComposedMessage, HeaderRefused
 from outreach.models import (
+    ACCOUNT_KINDS,
     ACTIVE_STATUSES,
     Event,
     EventStatus,
     MessageKind,
     OutboxMessage,
     RegistrationStatus,
+    User,
     utcnow,
 )
+from outreach.services import account_links
 from outreach.services.registrations import waitlist_position
 
 __all__ = ["LOAD_OPTIONS", "ComposedMessage", "Superseded", "Unsendable", "compose"]
@@ -55,19 +59,23 @@ class Superseded(Unsendable):
 
 def compose(message: OutboxMessage, *, now: datetime | None = None) -> ComposedMessage:
     """Write ``message`` as it should go out now. Raises Unsendable when it cannot."""
-    if message.registration is None:
+    about_account = message.kind in ACCOUNT_KINDS
+    if not about_account and message.registration is None:
         raise Unsendable("the registration no longer exists")
-    if message.event is None:
+    if not about_account and message.event is None:
         raise Unsendable("the event no longer exists")
     notify = NOTIFIERS.get(message.kind)
     if notify is None:
         raise Unsendable(f"no message is written for kind {message.kind!r}")
     settings = MailSettings.from_config(current_app.config)
     language = settings.language_for(message.language)
+    letter_class = AccountLetter if about_account else Letter
     try:
         with force_locale(language):
-            letter = Letter(message, settings=settings, language=language, now=now or utcnow())
-            return notify(letter)
+            letter = letter_class(
+                message, settings=settings, language=language, now=now or utcnow()
+            )
+            return notify(letter)  # type: ignore[arg-type]
     except HeaderRefused as problem:
         raise Unsendable(str(problem)) from problem
 
@@ -198,7 +206,39 @@ def notify_reminder(letter: Letter) -> ComposedMessage:
     )
 
 
-NOTIFIERS: dict[MessageKind, Callable[[Letter], ComposedMessage]] = {
+def _link_user(letter: AccountLetter, purpose: str) -> User:
+    """The user the link is for; Superseded when it no longer works (used, expired, deactivated)."""
+    user = account_links.verify_link_token(letter.token or "", purpose)
+    if user is None:
+        raise Superseded("the link has been used, has expired or its user is deactivated")
+    return user
+
+
+def notify_password_reset(letter: AccountLetter) -> ComposedMessage:
+    """Send the link to choose a new password; it works once, for a limited time."""
+    _link_user(letter, account_links.RESET)
+    return letter.write(
+        "password_reset",
+        subject=_("Choose a new password for %(site)s", site=letter.settings.site_name),
+        link=letter.link("/password/reset/"),
+        minutes=max(current_app.config["PASSWORD_RESET_MAX_AGE"] // 60, 1),
+    )
+
+
+def notify_user_invitation(letter: AccountLetter) -> ComposedMessage:
+    """Invite a partner user to set a password for their organisation's account."""
+    user = _link_user(letter, account_links.INVITATION)
+    return letter.write(
+        "user_invitation",
+        subject=_("You are invited to %(site)s", site=letter.settings.site_name),
+        link=letter.link("/invitation/"),
+        organisation=user.organisation.name if user.organisation else "",
+        invited_by=(letter.message.payload or {}).get("invited_by") or "",
+        days=max(current_app.config["INVITATION_MAX_AGE"] // 86400, 1),
+    )
+
+
+NOTIFIERS: dict[MessageKind, Callable[..., ComposedMessage]] = {
     MessageKind.REGISTRATION_CONFIRMED: notify_registration_confirmed,
     MessageKind.REGISTRATION_WAITLISTED: notify_registration_waitlisted,
     MessageKind.WAITLIST_PROMOTED: notify_waitlist_promoted,
@@ -207,4 +247,6 @@ NOTIFIERS: dict[MessageKind, Callable[[Letter], ComposedMessage]] = {
     MessageKind.EVENT_UPDATED: notify_event_updated,
     MessageKind.EVENT_CANCELLED: notify_event_cancelled,
     MessageKind.REMINDER: notify_reminder,
+    MessageKind.PASSWORD_RESET: notify_password_reset,
+    MessageKind.USER_INVITATION: notify_user_invitation,
 }

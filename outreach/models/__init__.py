@@ -15,6 +15,7 @@ from outreach.models.events import (
     event_topics,
 )
 from outreach.models.mail import (
+    ACCOUNT_KINDS,
     MessageKind,
     MessageStatus,
     OutboxMessage,
@@ -32,6 +33,7 @@ from outreach.models.types import utcnow
 from outreach.models.users import Role, User
 
 __all__ = [
+    "ACCOUNT_KINDS",
     "ACTIVE_STATUSES",
     "DEFAULT_REMINDER_OFFSETS",
     "DEFAULT_TIMEZONE",

@@ -24,6 +24,13 @@ class MessageKind(enum.StrEnum):
     EVENT_UPDATED = "event_updated"
     EVENT_CANCELLED = "event_cancelled"
     REMINDER = "reminder"
+    # About an account, not an event: no event or registration on the row.
+    PASSWORD_RESET = "password_reset"  # noqa: S105  (a kind of message, no secret)
+    USER_INVITATION = "user_invitation"
+
+
+# Kinds whose rows carry no event or registration (event_id and registration_id stay NULL).
+ACCOUNT_KINDS = frozenset({MessageKind.PASSWORD_RESET, MessageKind.USER_INVITATION})
 
 
 class MessageStatus(enum.StrEnum):

@@ -13,8 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from outreach.models import QuestionKind, Role, utcnow
+from outreach.extensions import db
+from outreach.models import QuestionKind, Role, User, utcnow
+from outreach.services.account_links import RESET, issue_link_token
 from outreach.services.users import create_user
 from tests.browser.conftest import REPO_ROOT
 
@@ -91,11 +94,13 @@ def _pages(client, make_org, make_event, make_registration) -> dict[str, tuple[s
         "not-found": "/no-such-page",
         "bad-token": "/r/" + "x" * 43,
         "login": "/login?lang=en&next=/events/past",
+        "forgot-password": "/password/forgot?lang=en",
+        "bad-reset-link": "/password/reset/not-a-token?lang=en",
     }
     pages: dict[str, tuple[str, str]] = {}
     for name, url in gets.items():
         response = client.get(url)
-        expected = 404 if name in ("not-found", "bad-token") else 200
+        expected = 404 if name in ("not-found", "bad-token", "bad-reset-link") else 200
         assert response.status_code == expected, f"{url} answered {response.status_code}"
         pages[name] = (url, response.get_data(as_text=True))
 
@@ -136,6 +141,10 @@ def _pages(client, make_org, make_event, make_registration) -> dict[str, tuple[s
     )
     assert account.request.path == "/account"
     pages["account"] = ("/account", account.get_data(as_text=True))
+    partner = db.session.scalar(select(User).where(User.email == "partner@example.org"))
+    reset = client.get(f"/password/reset/{issue_link_token(partner, RESET)}?lang=en")
+    assert reset.status_code == 200
+    pages["reset-password"] = ("/password/reset/<token>", reset.get_data(as_text=True))
     return pages
 
 
