@@ -10,7 +10,7 @@ from outreach.calendar.cache import TimedCache
 from outreach.calendar.components import CalendarSettings, add_timezones, new_calendar, vevent
 from outreach.calendar.feeds import Feed, build_feed
 from outreach.services import events as event_service
-from outreach.services.events import FORMATS, EventFilters
+from outreach.services.events import EventFilters
 
 bp = Blueprint("calendar", __name__)
 
@@ -53,21 +53,10 @@ def _feed_response(filters: EventFilters, name: str, filename: str) -> Response:
     return _calendar_response(feed.body, filename, etag=feed.etag)
 
 
-def _filter_arg(name: str) -> str | None:
-    value = request.args.get(name, "").strip()
-    return value if 0 < len(value) <= 80 and value.isascii() else None
-
-
 @bp.get("/calendar.ics")
 def feed():
     """All upcoming published events; the list page's filters apply here too."""
-    event_format = _filter_arg("format")
-    filters = EventFilters(
-        topic=_filter_arg("topic"),
-        language=_filter_arg("language"),
-        format=event_format if event_format in FORMATS else None,
-        host=_filter_arg("host"),
-    )
+    filters = EventFilters.from_args(request.args)
     return _feed_response(filters, current_app.config["SITE_NAME"], "outreach.ics")
 
 

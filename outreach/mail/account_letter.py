@@ -24,12 +24,10 @@ from outreach.mail.letter import (
 )
 from outreach.mail.mime import (
     ComposedMessage,
-    address_header,
     ascii_address,
     assemble,
     display_name,
-    plain_header,
-    text_header,
+    transactional_headers,
 )
 from outreach.models import OutboxMessage
 
@@ -69,16 +67,14 @@ class AccountLetter:
         text = tidy_text(environment.get_template(f"mail/{template}.txt").render(values))
         html = environment.get_template(f"mail/{template}.html").render(values)
         message_id = message_id_for(self.message, self.settings.calendar.host)
-        headers = [
-            address_header("From", display_name(self.settings.site_name), self.settings.sender),
-            address_header("To", display_name(self.message.recipient_name), self.message.recipient),
-            text_header("Subject", subject),
-            plain_header("Date", format_datetime(self.now)),
-            plain_header("Message-ID", message_id),
-            plain_header("Auto-Submitted", "auto-generated"),
-            plain_header("X-Auto-Response-Suppress", "All"),
-            plain_header("Content-Language", self.language),
-        ]
+        headers = transactional_headers(
+            sender=(display_name(self.settings.site_name), self.settings.sender),
+            recipient=(display_name(self.message.recipient_name), self.message.recipient),
+            subject=subject,
+            date=format_datetime(self.now),
+            message_id=message_id,
+            language=self.language,
+        )
         return ComposedMessage(
             envelope_from=ascii_address(self.settings.sender),
             recipient=ascii_address(self.message.recipient),

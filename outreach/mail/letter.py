@@ -34,9 +34,8 @@ from outreach.mail.mime import (
     ascii_address,
     assemble,
     display_name,
-    plain_header,
     refuse_line_breaks,
-    text_header,
+    transactional_headers,
 )
 from outreach.mail.shared import (
     BUILDERS,
@@ -309,20 +308,15 @@ class Letter:
 
     def _headers(self, subject: str, message_id: str) -> list[str]:
         recipient_name = display_name(self.message.recipient_name or self.registration.name)
-        headers = [address_header("From", self.facts.from_name, self.settings.sender)]
-        reply_to = self._reply_to()
-        if reply_to:
-            headers.append(reply_to)
-        headers += [
-            address_header("To", recipient_name, self.message.recipient),
-            text_header("Subject", subject),
-            plain_header("Date", format_datetime(self.now)),
-            plain_header("Message-ID", message_id),
-            plain_header("Auto-Submitted", "auto-generated"),
-            plain_header("X-Auto-Response-Suppress", "All"),
-            plain_header("Content-Language", self.language),
-        ]
-        return headers
+        return transactional_headers(
+            sender=(self.facts.from_name, self.settings.sender),
+            recipient=(recipient_name, self.message.recipient),
+            subject=subject,
+            date=format_datetime(self.now),
+            message_id=message_id,
+            language=self.language,
+            reply_to=self._reply_to(),
+        )
 
     def _reply_to(self) -> str | None:
         address = self.facts.reply_to

@@ -125,6 +125,37 @@ def plain_header(name: str, value: str) -> str:
     return f"{name}: {value}{CRLF}"
 
 
+def transactional_headers(
+    *,
+    sender: tuple[str, str],
+    recipient: tuple[str, str],
+    subject: str,
+    date: str,
+    message_id: str,
+    language: str,
+    reply_to: str | None = None,
+) -> list[str]:
+    """The header lines every automatic message carries, in order.
+
+    ``sender`` and ``recipient`` are (display name, address); ``reply_to`` is a
+    ready header line, if any. Auto-Submitted and X-Auto-Response-Suppress keep
+    out-of-office replies and auto-responders from answering us.
+    """
+    headers = [address_header("From", *sender)]
+    if reply_to:
+        headers.append(reply_to)
+    return [
+        *headers,
+        address_header("To", *recipient),
+        text_header("Subject", subject),
+        plain_header("Date", date),
+        plain_header("Message-ID", message_id),
+        plain_header("Auto-Submitted", "auto-generated"),
+        plain_header("X-Auto-Response-Suppress", "All"),
+        plain_header("Content-Language", language),
+    ]
+
+
 def _part(headers: list[str], body: str) -> str:
     return "".join(header + CRLF for header in headers) + CRLF + body
 

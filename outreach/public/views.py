@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 
 from babel import Locale
@@ -28,15 +27,13 @@ from outreach.services.errors import (
     NotEnoughSeats,
     RegistrationClosed,
 )
-from outreach.services.events import FORMATS, EventFilters
+from outreach.services.events import EventFilters
 from outreach.services.registration_input import RegistrationDetails
 from outreach.services.registrations import register
 from outreach.urls import is_local_path
 
 bp = Blueprint("public", __name__)
 
-# Filter values are slugs or language codes; anything else is ignored.
-FILTER_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 REGISTERED_KEY = "registered_for"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
 MAX_PAGE = 10_000
@@ -72,20 +69,6 @@ def page_helpers() -> dict:
     }
 
 
-def _filters() -> EventFilters:
-    def arg(name: str) -> str | None:
-        value = request.args.get(name, "").strip()
-        return value if FILTER_VALUE.match(value) else None
-
-    event_format = arg("format")
-    return EventFilters(
-        topic=arg("topic"),
-        language=arg("language"),
-        format=event_format if event_format in FORMATS else None,
-        host=arg("host"),
-    )
-
-
 def _page() -> int:
     # The offset must fit a database integer; nobody pages that far.
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
@@ -107,7 +90,7 @@ def _list_feed(filters: EventFilters, choices: dict[str, list]) -> tuple[str, di
 
 
 def _event_list(template_mode: str, find):
-    filters = _filters()
+    filters = EventFilters.from_args(request.args)
     pagination = find(filters, page=_page(), per_page=current_app.config["EVENTS_PER_PAGE"])
     choices = event_service.filter_choices()
     return render_template(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +24,8 @@ from outreach.models import (
 
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 FORMATS = ("online", "in_person")
+# Filter values are slugs or language codes.
+FILTER_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,22 @@ class EventFilters:
     language: str | None = None
     format: str | None = None
     host: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> EventFilters:
+        """Read filters from query arguments; values that cannot be a slug are ignored."""
+
+        def value(name: str) -> str | None:
+            text = (args.get(name) or "").strip()
+            return text if FILTER_VALUE.match(text) else None
+
+        event_format = value("format")
+        return cls(
+            topic=value("topic"),
+            language=value("language"),
+            format=event_format if event_format in FORMATS else None,
+            host=value("host"),
+        )
 
     @property
     def active(self) -> bool:
