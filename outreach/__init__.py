@@ -12,15 +12,19 @@ from outreach import extensions as ext
 from outreach import models  # noqa: F401  (puts every table on db.metadata)
 from outreach.accounts.views import bp as accounts_bp
 from outreach.api.views import bp as api_bp
+from outreach.applications.views import bp as applications_bp
 from outreach.calendar.views import bp as calendar_bp
 from outreach.cli import outreach_cli
 from outreach.database import configure_engine
+from outreach.desk.views import bp as desk_bp
 from outreach.dev.views import bp as dev_bp
 from outreach.errors import register_error_handlers
 from outreach.i18n import select_locale
 from outreach.manage.views import bp as manage_bp
+from outreach.partner.views import bp as partner_bp
 from outreach.public.views import bp as public_bp
 from outreach.services.users import user_by_id
+from outreach.staff.views import bp as staff_bp
 from outreach.templating import register_template_helpers
 
 
@@ -62,6 +66,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(partner_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(applications_bp)
     ext.csrf.exempt(api_bp)
     if app.config["DEV_TOOLS"]:
         app.register_blueprint(dev_bp)

@@ -36,8 +36,13 @@ from outreach.models import (
     event_hosts,
     utcnow,
 )
+from outreach.models import Role, User
+from outreach.services.event_editing import EventInput
 from outreach.services.registration_input import RegistrationDetails
 from outreach.services.registrations import register
+from outreach.services.users import create_user
+
+PASSWORD = "correct horse battery staple"
 
 
 def _backends() -> list[str]:
@@ -202,6 +207,68 @@ def _topic(slug: str) -> Topic:
         topic = Topic(slug=slug, names={"de": slug.title(), "en": slug.title()})
         db.session.add(topic)
     return topic
+
+
+@pytest.fixture
+def make_user(app, make_org):
+    """Create a user: ``make_user("staff")``, or ``make_user("partner", org=...)``.
+
+    A partner without ``org`` gets a new organisation. The password is PASSWORD.
+    """
+
+    def make(role: str = "staff", *, org: Organisation | None = None, **values) -> User:
+        number = next(_numbers)
+        if role == "partner" and org is None:
+            org = make_org()
+        return create_user(
+            email=values.pop("email", f"{role}{number}@example.org"),
+            role=Role(role),
+            password=values.pop("password", PASSWORD),
+            org_slug=org.slug if org else None,
+            name=values.pop("name", f"{role.title()} {number}"),
+        )
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Log ``client`` in as a user (or out, with None); returns the client."""
+
+    def log_in(user: User | None) -> FlaskClient:
+        client.post("/logout")
+        if user is not None:
+            response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+            assert response.status_code == 303, "login failed"
+        return client
+
+    return log_in
+
+
+@pytest.fixture
+def event_input():
+    """An EventInput for a valid bilingual event in two weeks; keywords override fields."""
+
+    def make(**values) -> EventInput:
+        starts_at = values.pop("starts_at", utcnow().replace(microsecond=0) + timedelta(days=14))
+        return EventInput(
+            texts=values.pop(
+                "texts",
+                {
+                    "de": {"title": "Erzählcafé", "summary": "Geschichten", "description": ""},
+                    "en": {"title": "Story café", "summary": "Stories", "description": ""},
+                },
+            ),
+            starts_at=starts_at,
+            ends_at=values.pop("ends_at", starts_at + timedelta(hours=2)),
+            venue_name=values.pop("venue_name", "Nachbarschaftshaus"),
+            venue_city=values.pop("venue_city", "Berlin"),
+            capacity=values.pop("capacity", 30),
+            languages=values.pop("languages", ["de", "en"]),
+            **values,
+        )
+
+    return make
 
 
 @pytest.fixture

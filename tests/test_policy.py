@@ -6,8 +6,16 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from outreach.extensions import db
-from outreach.models import Role
-from outreach.policy import can_edit, can_see_registrations, is_staff, staff_required
+from outreach.models import EventStatus, Role
+from outreach.policy import (
+    can_check_in,
+    can_edit,
+    can_message_registrants,
+    can_review,
+    can_see_registrations,
+    is_staff,
+    staff_required,
+)
 from outreach.services.users import create_user
 
 PASSWORD = "correct horse battery"
@@ -43,11 +51,23 @@ def people(app, make_org, make_event):
         ("anonymous", False),
     ],
 )
-def test_who_may_edit_and_see_registrations(people, who, allowed):
+def test_who_may_edit_a_draft_and_see_registrations(people, who, allowed):
     user, event = people[who], people["event"]
+    event.status = EventStatus.DRAFT
 
     assert can_edit(user, event) is allowed
     assert can_see_registrations(user, event) is allowed
+
+
+def test_hosts_edit_drafts_only_and_nobody_edits_a_cancelled_event(people):
+    event, host, staff = people["event"], people["host"], people["staff"]
+
+    assert event.status is EventStatus.PUBLISHED
+    assert not can_edit(host, event) and can_edit(staff, event)
+    assert can_check_in(host, event) and can_message_registrants(host, event)
+    assert not can_review(host, event) and not can_check_in(people["other"], event)
+    event.status = EventStatus.CANCELLED
+    assert not can_edit(staff, event) and not can_check_in(host, event)
 
 
 def test_only_staff_is_staff(people):
@@ -62,6 +82,7 @@ def test_deactivated_users_lose_every_right(people):
     db.session.commit()
 
     assert not is_staff(staff)
+    event.status = EventStatus.DRAFT
     assert not can_edit(staff, event) and not can_edit(host, event)
     assert not can_see_registrations(host, event)
 

@@ -1,5 +1,8 @@
 """The data model, one module per aggregate; import from here."""
 
+from outreach.models.announcements import Announcement, Audience
+from outreach.models.applications import ApplicationStatus, PartnerApplication
+from outreach.models.audit import AuditEntry
 from outreach.models.events import (
     DEFAULT_REMINDER_OFFSETS,
     DEFAULT_TIMEZONE,
@@ -16,6 +19,7 @@ from outreach.models.events import (
 )
 from outreach.models.mail import (
     ACCOUNT_KINDS,
+    REVIEW_KINDS,
     MessageKind,
     MessageStatus,
     OutboxMessage,
@@ -30,13 +34,19 @@ from outreach.models.registrations import (
     RegistrationStatus,
 )
 from outreach.models.types import utcnow
-from outreach.models.users import Role, User
+from outreach.models.users import ApiToken, Role, User
 
 __all__ = [
     "ACCOUNT_KINDS",
     "ACTIVE_STATUSES",
     "DEFAULT_REMINDER_OFFSETS",
     "DEFAULT_TIMEZONE",
+    "REVIEW_KINDS",
+    "Announcement",
+    "ApiToken",
+    "ApplicationStatus",
+    "Audience",
+    "AuditEntry",
     "Event",
     "EventLanguage",
     "EventStatus",
@@ -46,6 +56,7 @@ __all__ = [
     "MessageStatus",
     "Organisation",
     "OutboxMessage",
+    "PartnerApplication",
     "QuestionKind",
     "Registration",
     "RegistrationQuestion",

@@ -130,6 +130,13 @@ class Event(db.Model):
     reminder_offsets: Mapped[list[int]] = mapped_column(
         JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS)
     )
+    # Review: what staff asked to change last, and when the event moved on.
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -229,6 +236,24 @@ class Event(db.Model):
 
     def is_upcoming(self, now: datetime) -> bool:
         return self.ends_at > now
+
+    # -- review ----------------------------------------------------------------
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status is EventStatus.DRAFT
+
+    @property
+    def changes_requested(self) -> bool:
+        """A draft that staff sent back with a comment."""
+        return self.status is EventStatus.DRAFT and bool(self.review_comment)
+
+    @property
+    def lead_host(self) -> Organisation | None:
+        return self.hosts[0] if self.hosts else None
+
+    def title_in(self, locale: str) -> str:
+        return self.text(locale).title
 
     def __repr__(self) -> str:
         return f"<Event {self.slug} {self.status.value}>"

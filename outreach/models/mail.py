@@ -27,10 +27,30 @@ class MessageKind(enum.StrEnum):
     # About an account, not an event: no event or registration on the row.
     PASSWORD_RESET = "password_reset"  # noqa: S105  (a kind of message, no secret)
     USER_INVITATION = "user_invitation"
+    # To staff or partner users about an event under review (event_id set, no registration).
+    EVENT_SUBMITTED = "event_submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    EVENT_PUBLISHED = "event_published"
+    # A host's message to the registrants of its event (see Announcement).
+    ANNOUNCEMENT = "announcement"
+    # To the contact person of an organisation that asked to become a partner.
+    APPLICATION_RECEIVED = "application_received"
+    APPLICATION_DECLINED = "application_declined"
 
 
 # Kinds whose rows carry no event or registration (event_id and registration_id stay NULL).
-ACCOUNT_KINDS = frozenset({MessageKind.PASSWORD_RESET, MessageKind.USER_INVITATION})
+ACCOUNT_KINDS = frozenset(
+    {
+        MessageKind.PASSWORD_RESET,
+        MessageKind.USER_INVITATION,
+        MessageKind.APPLICATION_RECEIVED,
+        MessageKind.APPLICATION_DECLINED,
+    }
+)
+# Kinds about an event, to a user rather than a registrant (registration_id stays NULL).
+REVIEW_KINDS = frozenset(
+    {MessageKind.EVENT_SUBMITTED, MessageKind.CHANGES_REQUESTED, MessageKind.EVENT_PUBLISHED}
+)
 
 
 class MessageStatus(enum.StrEnum):

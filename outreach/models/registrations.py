@@ -78,6 +78,11 @@ class Registration(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set at the door; who let the person in stays for the record.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
 
     event: Mapped[Event] = relationship(back_populates="registrations")
     tokens: Mapped[list[ManageToken]] = relationship(
@@ -92,6 +97,10 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_checked_in(self) -> bool:
+        return self.checked_in_at is not None
 
     def is_changeable_at(self, now: datetime) -> bool:
         """Whether the person may still change or cancel: active, event on and not started."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -58,5 +59,38 @@ class User(UserMixin, db.Model):
     def is_staff(self) -> bool:
         return self.role is Role.STAFF
 
+    @property
+    def password_fingerprint(self) -> str:
+        """Changes whenever the password does (used for single-use links and sessions)."""
+        return hashlib.sha256(self.password_hash.encode("utf-8")).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session and the remember-me cookie.
+
+        It includes the password's fingerprint: a new password ends every
+        other session of the account, remembered ones included.
+        """
+        return f"{self.id}:{self.password_fingerprint}"
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API, acting as its user; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.user.is_active

@@ -96,7 +96,7 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _active_registrations(event_id: int) -> list[Registration]:
+def active_registrations(event_id: int) -> list[Registration]:
     return list(
         db.session.scalars(
             select(Registration)
@@ -106,13 +106,13 @@ def _active_registrations(event_id: int) -> list[Registration]:
     )
 
 
-def _bump_and_tell(event: Event, changed: set[str]) -> None:
+def bump_and_tell(event: Event, changed: set[str]) -> None:
     """Raise SEQUENCE; a published event owes each active registrant an update for it."""
     event.sequence += 1
     if event.status is EventStatus.PUBLISHED:
         enqueue_for_registrations(
             MessageKind.EVENT_UPDATED,
-            _active_registrations(event.id),
+            active_registrations(event.id),
             dedupe_suffix=str(event.sequence),
             payload={"sequence": event.sequence, "changed": sorted(changed)},
         )
@@ -142,7 +142,7 @@ def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> 
         if not (event.venue_name or event.venue_address or event.online_url):
             raise InvalidInput({"venue_name": _("Please give a venue or an online link.")})
         event.updated_at = now
-        _bump_and_tell(event, changed)
+        bump_and_tell(event, changed)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -196,7 +196,7 @@ def change_texts(
         # Feeds notice changes by the event's timestamp, texts included.
         event.updated_at = now
         if title_changed:
-            _bump_and_tell(event, {"title"})
+            bump_and_tell(event, {"title"})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -230,7 +230,7 @@ def cancel_event(event: Event, reason: str = "", *, now: datetime | None = None)
         if was_published:
             enqueue_for_registrations(
                 MessageKind.EVENT_CANCELLED,
-                _active_registrations(event.id),
+                active_registrations(event.id),
                 payload={"sequence": event.sequence},
             )
         db.session.commit()

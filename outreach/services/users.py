@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 
 from flask_babel import gettext as _
@@ -71,10 +72,19 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def user_by_id(user_id: str) -> User | None:
-    """Return the active user behind a session's user id, or None."""
+def user_by_id(session_id: str) -> User | None:
+    """Return the active user behind a session's id (``User.get_id``), or None.
+
+    A session from before the latest password change names an old
+    fingerprint and finds nobody.
+    """
+    user_id, _, fingerprint = str(session_id).partition(":")
     try:
         user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active:
+        return None
+    if not secrets.compare_digest(user.password_fingerprint, fingerprint):
+        return None
+    return user

@@ -46,7 +46,7 @@ def test_staff_logs_in_and_lands_on_the_account_page(client, make_user):
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/account"
-    assert logged_in_user_id(client) == str(user.id)
+    assert logged_in_user_id(client) == user.get_id()
     account = client.get("/account?lang=en")
     assert account.status_code == 200
     text = page(account).text
@@ -116,7 +116,7 @@ def test_deactivating_a_user_ends_their_session(client, make_user):
 
 def test_user_mixin_keeps_the_is_active_column(make_user):
     user = make_user()
-    assert user.is_active is True and user.is_authenticated and user.get_id() == str(user.id)
+    assert user.is_active is True and user.is_authenticated and user.get_id().startswith(f"{user.id}:")
     user.is_active = False
     db.session.commit()
     db.session.expire_all()

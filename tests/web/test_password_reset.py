@@ -266,3 +266,25 @@ def test_the_worker_sends_a_reset_and_skips_one_whose_link_was_used(app, client,
     )
 
     assert Worker(app).run_once().counts == {"skipped": 1}
+
+
+def test_a_new_password_ends_every_other_session(app, client, user):
+    elsewhere = app.test_client()
+    assert log_in(elsewhere, "amina@example.org", PASSWORD).status_code == 303
+    remembered = app.test_client()
+    remembered.post(
+        "/login", data={"email": "amina@example.org", "password": PASSWORD, "remember": "y"}
+    )
+    assert remembered.get_cookie("remember_token") is not None
+    client.post("/password/forgot", data={"email": "amina@example.org"})
+    [row] = outbox(MessageKind.PASSWORD_RESET)
+    path = link_in(parse(row), "/password/reset/")
+
+    client.post(path, data={"password": NEW, "confirm": NEW})
+
+    assert elsewhere.get("/account").status_code == 302
+    # Only the remember-me cookie is left: it names the old password too.
+    remembered.delete_cookie("session")
+    assert remembered.get("/account").status_code == 302
+    assert log_in(elsewhere, "amina@example.org", NEW).status_code == 303
+    assert elsewhere.get("/account").status_code == 200

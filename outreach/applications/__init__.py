@@ -1,0 +1,1 @@
+"""Becoming a partner: the public application form and its review by staff."""

@@ -1,0 +1,1 @@
+"""The event desk: registrations, exports, announcements and check-in, for staff and hosts."""

@@ -1,0 +1,1 @@
+"""The partner workspace: an organisation's profile and events, proposals for review."""

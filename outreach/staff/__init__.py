@@ -1,0 +1,1 @@
+"""The staff workspace: review, publish, organisations and users, the mail queue."""
