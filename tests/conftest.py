@@ -32,11 +32,12 @@ from outreach.models import (
     OutboxMessage,
     Registration,
     RegistrationQuestion,
+    Role,
     Topic,
+    User,
     event_hosts,
     utcnow,
 )
-from outreach.models import Role, User
 from outreach.services.event_editing import EventInput
 from outreach.services.registration_input import RegistrationDetails
 from outreach.services.registrations import register

@@ -9,6 +9,7 @@ import pytest
 from outreach.extensions import db
 from outreach.models import EventStatus, MessageKind
 from outreach.services import audit
+from outreach.services.errors import InvalidInput
 from outreach.services.event_editing import (
     EventInput,
     NotAllowed,
@@ -16,7 +17,6 @@ from outreach.services.event_editing import (
     create_event,
     update_event,
 )
-from outreach.services.errors import InvalidInput
 from outreach.services.review import NotReviewable, publish, request_changes, submit
 
 

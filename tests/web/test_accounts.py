@@ -116,7 +116,8 @@ def test_deactivating_a_user_ends_their_session(client, make_user):
 
 def test_user_mixin_keeps_the_is_active_column(make_user):
     user = make_user()
-    assert user.is_active is True and user.is_authenticated and user.get_id().startswith(f"{user.id}:")
+    assert user.is_active is True and user.is_authenticated
+    assert user.get_id().startswith(f"{user.id}:")
     user.is_active = False
     db.session.commit()
     db.session.expire_all()
