@@ -14,6 +14,8 @@ PORT   ?= 5000
 run: install translations db-upgrade ## Serve the app and its mail worker, demo data on SQLite in instance/
 	$(FLASK) outreach seed-demo --if-empty
 	@echo "Outreach on http://$(HOST):$(PORT)/  (emails: http://$(HOST):$(PORT)/dev/mailbox)"
+	@echo "Demo logins (password outreach-demo): team@brueckenwerk.example.org (staff),"
+	@echo "  partner@sahel-forum.example.org (partner organisation)"
 	@# The mail worker runs beside the web server and stops with it.
 	$(FLASK) outreach worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \

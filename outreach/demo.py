@@ -21,12 +21,21 @@ from outreach.models import (
     Registration,
     RegistrationQuestion,
     RegistrationStatus,
+    Role,
     Topic,
+    User,
     event_hosts,
     utcnow,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+# Accounts for trying the workspaces on a laptop; never seed demo data in production.
+DEMO_PASSWORD = "outreach-demo"  # noqa: S105  (documented; seed-demo only)
+DEMO_USERS = [
+    ("team@brueckenwerk.example.org", Role.STAFF, None, "Alex Team"),
+    ("partner@sahel-forum.example.org", Role.PARTNER, "sahel-forum", "Mariam Sahel"),
+]
 
 ORGANISATIONS = [
     (
@@ -146,6 +155,34 @@ def _event_specs(today: datetime) -> list[dict]:
     }
     online = {"online_url": "https://meet.example.org/outreach-demo"}
     return [
+        # Two proposals in review, so the workspaces have something to do.
+        dict(
+            slug="erzaehlcafe-sahel",
+            status=EventStatus.SUBMITTED,
+            hosts=["sahel-forum", "brueckenwerk"],
+            topics=["culture"],
+            languages=["de", "fr"],
+            start=at(24, 16),
+            hours=2,
+            capacity=30,
+            **venue_koeln,
+            de=("Erzählcafé: Ankommen in Köln", "Geschichten vom Ankommen, bei Tee und Gebäck."),
+            en=("Story café: arriving in Cologne", "Stories of arriving, with tea and pastries."),
+        ),
+        dict(
+            slug="nachbarschaftsfest-eppendorf",
+            status=EventStatus.DRAFT,
+            review_comment="Bitte noch die Barrierefreiheit des Saals beschreiben.",
+            hosts=["anatolia-bridge"],
+            topics=["civic"],
+            languages=["de", "tr"],
+            start=at(31, 14),
+            hours=4,
+            capacity=120,
+            **venue_hamburg,
+            de=("Nachbarschaftsfest Eppendorf", "Musik, Essen und Begegnung im Kulturhaus."),
+            en=("Eppendorf neighbourhood party", "Music, food and meeting people."),
+        ),
         dict(
             slug="diaspora-dialog-koeln",
             hosts=["brueckenwerk", "sahel-forum"],
@@ -349,15 +386,35 @@ def seed(now: datetime | None = None) -> int:
         if db.session.scalar(select(Event.id).where(Event.slug == spec["slug"])):
             continue
         created += 1 + _create_event(spec, orgs, topics, now)
+    created += _add_demo_users(orgs)
     db.session.commit()
+    return created
+
+
+def _add_demo_users(orgs: dict) -> int:
+    """A staff user and a partner user to log in with (DEMO_PASSWORD; demo data only)."""
+    created = 0
+    for email, role, org_slug, name in DEMO_USERS:
+        if db.session.scalar(select(User.id).where(User.email == email)):
+            continue
+        user = User(
+            email=email, role=role, name=name, organisation=orgs[org_slug] if org_slug else None
+        )
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+        created += 1
     return created
 
 
 def _create_event(spec: dict, orgs: dict, topics: dict, now: datetime) -> int:
     start = spec["start"]
+    status = spec.get("status", EventStatus.PUBLISHED)
     event = Event(
         slug=spec["slug"],
-        status=EventStatus.PUBLISHED,
+        status=status,
+        review_comment=spec.get("review_comment"),
+        submitted_at=now if status is EventStatus.SUBMITTED else None,
+        published_at=now if status is EventStatus.PUBLISHED else None,
         starts_at=start,
         ends_at=start + timedelta(hours=spec["hours"]),
         capacity=spec.get("capacity"),

@@ -7,9 +7,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from outreach import demo
 from outreach.extensions import db
 from outreach.models import (
     Event,
+    EventStatus,
     Organisation,
     Registration,
     RegistrationStatus,
@@ -45,8 +47,20 @@ def test_seed_demo_is_idempotent(runner):
     assert new_records(first) > 0
     assert new_records(second) == 0
     assert counts[Organisation] == 5
-    assert counts[Event] == 12
+    assert counts[Event] == 14
     assert {model: count(model) for model in counts} == counts
+
+
+def test_demo_data_has_accounts_and_proposals_in_review(runner):
+    seed(runner)
+
+    users = {user.email: user for user in db.session.scalars(select(User))}
+    statuses = {event.status for event in db.session.scalars(select(Event))}
+
+    assert users["team@brueckenwerk.example.org"].is_staff
+    assert users["partner@sahel-forum.example.org"].organisation.slug == "sahel-forum"
+    assert users["partner@sahel-forum.example.org"].check_password(demo.DEMO_PASSWORD)
+    assert {EventStatus.SUBMITTED, EventStatus.DRAFT, EventStatus.PUBLISHED} <= statuses
 
 
 def test_demo_data_shows_every_kind_of_event(runner):
@@ -88,7 +102,7 @@ def test_seed_demo_if_empty_leaves_existing_events_alone(runner, make_event):
 def test_seed_demo_if_empty_seeds_an_empty_database(runner):
     seed(runner, "--if-empty")
 
-    assert count(Event) == 12
+    assert count(Event) == 14
 
 
 def create_user(runner, *args, password=PASSWORD):
