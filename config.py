@@ -88,6 +88,8 @@ class Config:
     RATELIMIT_API_WRITE = os.environ.get("RATELIMIT_API_WRITE", "20 per minute")
     # Login attempts per client address, successful ones included.
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    # Partner applications (the public "become a partner" form), per client address.
+    RATELIMIT_APPLY = os.environ.get("RATELIMIT_APPLY", "10 per hour")
 
     # How long an emailed link to set a password works, in seconds.
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)

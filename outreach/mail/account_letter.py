@@ -1,8 +1,9 @@
 """What notify_* for account messages works with: one outbox row about an account.
 
-Password resets and invitations have no event or registration, so they do not
-use Letter (which reads the event's facts and shares renderings between
-recipients); each is rendered on its own, from ``mail/account_base.*``.
+Password resets, invitations and the answers to partner applications have no
+event or registration, so they do not use Letter (which reads the event's
+facts and shares renderings between recipients); each is rendered on its
+own, from ``mail/account_base.*``. UserLetter builds on it for review mail.
 """
 
 from __future__ import annotations

@@ -7,12 +7,17 @@ current time. A message overtaken by events (a confirmation for someone who
 has cancelled since, a reminder for an event called off) raises Superseded,
 a kind of Unsendable. The worker calls compose() inside an app context, with
 rows loaded using LOAD_OPTIONS.
+
+Each notify_* gets the letter its row needs: a Letter (a registrant, about
+an event), a UserLetter (a staff or partner user, about an event under
+review) or an AccountLetter (about an account or an application; no event).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from babel.dates import format_timedelta
 from flask import current_app
@@ -21,22 +26,30 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from outreach.extensions import db
 from outreach.mail.account_letter import AccountLetter
-from outreach.mail.letter import Letter, MailSettings
+from outreach.mail.letter import Letter, MailSettings, paragraphs
 from outreach.mail.mime import ComposedMessage, HeaderRefused
+from outreach.mail.user_letter import UserLetter
 from outreach.models import (
     ACCOUNT_KINDS,
     ACTIVE_STATUSES,
+    REVIEW_KINDS,
+    Announcement,
+    ApplicationStatus,
     Event,
     EventStatus,
     MessageKind,
     OutboxMessage,
+    PartnerApplication,
     RegistrationStatus,
     User,
     utcnow,
 )
 from outreach.services import account_links
 from outreach.services.registrations import waitlist_position
+
+Row = TypeVar("Row")
 
 __all__ = ["LOAD_OPTIONS", "ComposedMessage", "Superseded", "Unsendable", "compose"]
 
@@ -59,17 +72,12 @@ class Superseded(Unsendable):
 
 def compose(message: OutboxMessage, *, now: datetime | None = None) -> ComposedMessage:
     """Write ``message`` as it should go out now. Raises Unsendable when it cannot."""
-    about_account = message.kind in ACCOUNT_KINDS
-    if not about_account and message.registration is None:
-        raise Unsendable("the registration no longer exists")
-    if not about_account and message.event is None:
-        raise Unsendable("the event no longer exists")
+    letter_class = _letter_class(message)
     notify = NOTIFIERS.get(message.kind)
     if notify is None:
         raise Unsendable(f"no message is written for kind {message.kind!r}")
     settings = MailSettings.from_config(current_app.config)
     language = settings.language_for(message.language)
-    letter_class = AccountLetter if about_account else Letter
     try:
         with force_locale(language):
             letter = letter_class(
@@ -78,6 +86,17 @@ def compose(message: OutboxMessage, *, now: datetime | None = None) -> ComposedM
             return notify(letter)  # type: ignore[arg-type]
     except HeaderRefused as problem:
         raise Unsendable(str(problem)) from problem
+
+
+def _letter_class(message: OutboxMessage) -> type[Letter | AccountLetter]:
+    """What the row is about: an account, an event told to a user, or a registration."""
+    if message.kind in ACCOUNT_KINDS:
+        return AccountLetter
+    if message.kind not in REVIEW_KINDS and message.registration is None:
+        raise Unsendable("the registration no longer exists")
+    if message.event is None:
+        raise Unsendable("the event no longer exists")
+    return UserLetter if message.kind in REVIEW_KINDS else Letter
 
 
 def _still(letter: Letter, *statuses: RegistrationStatus) -> None:
@@ -101,6 +120,7 @@ def notify_registration_confirmed(letter: Letter) -> ComposedMessage:
         subject=_("You are registered: %(title)s", title=letter.title),
         guests=letter.registration.guests,
         **letter.invite(),
+        **letter.check_in_code(),
     )
 
 
@@ -121,6 +141,7 @@ def notify_waitlist_promoted(letter: Letter) -> ComposedMessage:
         "waitlist_promoted",
         subject=_("A seat is free for you: %(title)s", title=letter.title),
         **letter.invite(),
+        **letter.check_in_code(),
     )
 
 
@@ -206,6 +227,75 @@ def notify_reminder(letter: Letter) -> ComposedMessage:
     )
 
 
+def _row(model: type[Row], key: object, what: str) -> Row:
+    """The row of ``model`` a payload names by id; Unsendable when it is gone."""
+    # JSON gives ints; anything else (True is an int too) names no row.
+    row = db.session.get(model, key) if type(key) is int else None
+    if row is None:
+        raise Unsendable(f"the {what} no longer exists")
+    return row
+
+
+def notify_announcement(letter: Letter) -> ComposedMessage:
+    """Pass a host's message on to a registrant: as plain text, with the event and their link."""
+    _still(letter, *ACTIVE_STATUSES)
+    announcement = _row(
+        Announcement, (letter.message.payload or {}).get("announcement"), "announcement"
+    )
+    if announcement.event_id != letter.event.id:
+        raise Unsendable("the announcement is about another event")
+    subject = announcement.subject
+    if letter.title.casefold() not in subject.casefold():
+        subject = _("%(title)s: %(subject)s", title=letter.title, subject=subject)
+    return letter.write(
+        "announcement",
+        subject=subject,
+        message_text=paragraphs(announcement.body),
+        status=letter.registration.status.value,
+    )
+
+
+# -- to the people who work on an event -------------------------------------------
+
+
+def notify_event_submitted(letter: UserLetter) -> ComposedMessage:
+    """Tell staff that hosts submitted an event for review, with their note."""
+    if letter.event.status is not EventStatus.SUBMITTED:
+        raise Superseded(f"the event is {letter.event.status.value} now")
+    return letter.write(
+        "event_submitted",
+        subject=_(
+            "%(person)s submitted %(title)s for review", person=letter.actor, title=letter.title
+        ),
+        link=letter.workspace_url("staff"),
+    )
+
+
+def notify_changes_requested(letter: UserLetter) -> ComposedMessage:
+    """Tell the hosts what staff would like changed before publishing."""
+    if letter.event.status is not EventStatus.DRAFT:
+        raise Superseded(f"the event is {letter.event.status.value} now")
+    return letter.write(
+        "changes_requested",
+        subject=_("Changes requested: %(title)s", title=letter.title),
+        link=letter.workspace_url("partner"),
+    )
+
+
+def notify_event_published(letter: UserLetter) -> ComposedMessage:
+    """Tell the hosts their event is live, with its public page and their workspace."""
+    if letter.event.status is not EventStatus.PUBLISHED:
+        raise Superseded(f"the event is {letter.event.status.value} now")
+    return letter.write(
+        "event_published",
+        subject=_("Published: %(title)s", title=letter.title),
+        link=letter.workspace_url("partner"),
+    )
+
+
+# -- about an account ----------------------------------------------------------
+
+
 def _link_user(letter: AccountLetter, purpose: str) -> User:
     """The user the link is for; Superseded when it no longer works (used, expired, deactivated)."""
     user = account_links.verify_link_token(letter.token or "", purpose)
@@ -235,6 +325,40 @@ def notify_user_invitation(letter: AccountLetter) -> ComposedMessage:
         organisation=user.organisation.name if user.organisation else "",
         invited_by=(letter.message.payload or {}).get("invited_by") or "",
         days=max(current_app.config["INVITATION_MAX_AGE"] // 86400, 1),
+        # An accepted application: the organisation is new, welcome it.
+        welcome=(letter.message.payload or {}).get("application") is True,
+    )
+
+
+def _application(letter: AccountLetter) -> PartnerApplication:
+    return _row(
+        PartnerApplication, (letter.message.payload or {}).get("application"), "application"
+    )
+
+
+def notify_application_received(letter: AccountLetter) -> ComposedMessage:
+    """Thank an organisation for applying to become a partner; say that we will answer."""
+    application = _application(letter)
+    if not application.is_pending:
+        raise Superseded("the application has been decided since; that message tells")
+    return letter.write(
+        "application_received",
+        subject=_("Your application to %(site)s", site=letter.settings.site_name),
+        organisation=application.organisation_name,
+    )
+
+
+def notify_application_declined(letter: AccountLetter) -> ComposedMessage:
+    """Say kindly that we do not take the organisation on as a partner, with staff's note."""
+    application = _application(letter)
+    if application.status is not ApplicationStatus.DECLINED:
+        raise Superseded(f"the application is {application.status.value} now")
+    return letter.write(
+        "application_declined",
+        subject=_("Your application to %(site)s", site=letter.settings.site_name),
+        organisation=application.organisation_name,
+        note=paragraphs(application.decision_note),
+        events_url=f"{letter.settings.calendar.base_url}/",
     )
 
 
@@ -249,4 +373,10 @@ NOTIFIERS: dict[MessageKind, Callable[..., ComposedMessage]] = {
     MessageKind.REMINDER: notify_reminder,
     MessageKind.PASSWORD_RESET: notify_password_reset,
     MessageKind.USER_INVITATION: notify_user_invitation,
+    MessageKind.EVENT_SUBMITTED: notify_event_submitted,
+    MessageKind.CHANGES_REQUESTED: notify_changes_requested,
+    MessageKind.EVENT_PUBLISHED: notify_event_published,
+    MessageKind.ANNOUNCEMENT: notify_announcement,
+    MessageKind.APPLICATION_RECEIVED: notify_application_received,
+    MessageKind.APPLICATION_DECLINED: notify_application_declined,
 }

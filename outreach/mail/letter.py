@@ -30,6 +30,7 @@ from outreach.calendar.components import CalendarSettings
 from outreach.mail.mime import (
     ComposedMessage,
     HeaderRefused,
+    InlineImage,
     address_header,
     ascii_address,
     assemble,
@@ -48,12 +49,14 @@ from outreach.mail.shared import (
     event_fingerprint,
 )
 from outreach.models import EventStatus, OutboxMessage, RegistrationStatus
+from outreach.services.checkin import check_in_url, qr_png
 
 log = logging.getLogger(__name__)
 
 
 # What differs between people who get the same message; filled in after rendering.
-PERSONAL = ("name", "manage_url", "cancel_url")
+PERSONAL = ("name", "manage_url", "cancel_url", "check_in_cid")
+CHECK_IN_IMAGE = "check-in.png"
 _MARK = f"\x00{secrets.token_hex(8)}:"
 
 
@@ -101,12 +104,29 @@ def text_direction(language: str) -> str:
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 
 
 def tidy_text(text: str) -> str:
     """At most one blank line in a row, no trailing spaces (but keep the "-- " signature line)."""
     text = _TRAILING_SPACE.sub("", text).replace("\n--\n", "\n-- \n")
     return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+
+
+def paragraphs(text: str | None) -> tuple[tuple[str, ...], ...]:
+    """Plain ``text`` as paragraphs of lines, for templates to escape and join with ``<br>``.
+
+    Text people typed is never trusted as HTML: templates print each line
+    (autoescaped) instead of marking anything safe. The tuples are hashable,
+    so a shared rendering can be keyed by them.
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return ()
+    return tuple(
+        tuple(line.rstrip() for line in block.strip("\n").split("\n"))
+        for block in _PARAGRAPH_BREAK.split(text)
+    )
 
 
 def template_translations(translations: Any) -> dict[str, Callable[..., str]]:
@@ -201,6 +221,15 @@ class Letter:
         """The page that asks 'Do you really want to cancel?' for this registration."""
         return f"{self.manage_url}/cancel" if self.manage_url else None
 
+    def check_in_code(self) -> dict[str, Any]:
+        """The QR code to show at the door (as keywords for write()), for a seat on site.
+
+        An event with no place has no door: online-only events get none.
+        """
+        if not self.is_attending or self.facts.place is None:
+            return {}
+        return {"check_in": qr_png(check_in_url(self.registration))}
+
     # -- calendar ------------------------------------------------------------
 
     def invite(self) -> dict[str, Any]:
@@ -239,14 +268,21 @@ class Letter:
         subject: str,
         calendar: bytes | None = None,
         method: str | None = None,
+        check_in: bytes | None = None,
         **context: Any,
     ) -> ComposedMessage:
         """Render ``mail/<template>.txt`` and ``.html`` and wrap them with the headers.
 
         ``context`` values must be hashable: together with the event and the
-        language they pick the rendering that recipients share.
+        language they pick the rendering that recipients share. ``check_in``
+        is a PNG (the person's QR code) shown inline by the HTML part.
         """
         subject = " ".join(subject.split())
+        message_id = message_id_for(self.message, self.settings.calendar.host)
+        images: tuple[InlineImage, ...] = ()
+        if check_in is not None:
+            # Unique per message, like its Message-ID, so clients never mix two codes up.
+            images = (InlineImage(f"check-in.{message_id[1:-1]}", check_in, CHECK_IN_IMAGE),)
         text, html = self.render(
             template,
             subject=subject,
@@ -254,15 +290,16 @@ class Letter:
             online_link=self.online_link,
             name=" ".join((self.message.recipient_name or self.registration.name).split()),
             manage_url=self.manage_url,
+            check_in_cid=images[0].content_id if images else None,
             **context,
         )
-        message_id = message_id_for(self.message, self.settings.calendar.host)
         raw = assemble(
             self._headers(subject, message_id),
             text=text,
             html=html,
             calendar=calendar,
             method=method,
+            images=images,
         )
         return ComposedMessage(
             envelope_from=ascii_address(self.settings.sender),

@@ -11,11 +11,18 @@ an invitation (Google Calendar sends the same)::
       application/ics; name=invite.ics   (attachment)
 
 and without one, multipart/alternative with the text and HTML parts alone.
+A message with inline images (the check-in QR code) wraps the HTML part and
+its images in multipart/related, wherever the HTML part stands::
+
+    multipart/related; type="text/html"
+      text/html; charset=utf-8              (refers to each image as cid:…)
+      image/png; Content-ID: <…>            (inline)
 
 The email package folds and encodes every header (policy.SMTP); bodies are
-quoted-printable (text, HTML) and base64 (calendar). The fixed layout around them is written here
-directly: EmailMessage's generator re-parses each header of each part on
-output and costs about 3 ms a message, more than the rest of composing.
+quoted-printable (text, HTML) and base64 (calendar, images). The fixed
+layout around them is written here directly: EmailMessage's generator
+re-parses each header of each part on output and costs about 3 ms a
+message, more than the rest of composing.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import binascii
 import email.policy
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import base64mime
 from email.errors import HeaderParseError, MessageDefect
@@ -46,6 +54,16 @@ MAX_DISPLAY_NAME = 100
 
 class HeaderRefused(ValueError):
     """A header would be unsafe or unreadable (a line break in it, an address we cannot send)."""
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML part shows from the message itself: ``<img src="cid:{content_id}">``."""
+
+    content_id: str  # without angle brackets, e.g. "check-in.42.ab12@outreach.test"
+    data: bytes
+    filename: str
+    subtype: str = "png"
 
 
 @dataclass(frozen=True)
@@ -198,7 +216,23 @@ def _attachment(encoded: str) -> str:
     )
 
 
-def _multipart(subtype: str, parts: list[str]) -> tuple[str, str]:
+def _image_part(image: InlineImage) -> str:
+    content_id = refuse_line_breaks("Content-ID", image.content_id)
+    names = (image.filename, image.subtype)
+    if not all(value.isascii() and '"' not in value for value in (content_id, *names)):
+        raise HeaderRefused("an inline image needs an ASCII Content-ID, name and type")
+    return _part(
+        [
+            f'Content-Type: image/{image.subtype}; name="{image.filename}"',
+            f'Content-Disposition: inline; filename="{image.filename}"',
+            f"Content-ID: <{content_id}>",
+            "Content-Transfer-Encoding: base64",
+        ],
+        base64mime.body_encode(image.data, 76, CRLF),
+    )
+
+
+def _multipart(subtype: str, parts: list[str], params: str = "") -> tuple[str, str]:
     """The Content-Type line and body of a multipart holding ``parts``.
 
     "=_" never occurs in quoted-printable or base64 output, so a boundary
@@ -206,10 +240,11 @@ def _multipart(subtype: str, parts: list[str]) -> tuple[str, str]:
     """
     boundary = f"=_{secrets.token_hex(12)}"
     body = "".join(f"--{boundary}{CRLF}{part}{CRLF}" for part in parts)
-    return (
-        f'Content-Type: multipart/{subtype}; boundary="{boundary}"',
-        f"{body}--{boundary}--{CRLF}",
-    )
+    content_type = f"Content-Type: multipart/{subtype};"
+    if params:
+        # Folded before the boundary, so that the line stays within 78 characters.
+        content_type += f" {params};{CRLF}"
+    return f'{content_type} boundary="{boundary}"', f"{body}--{boundary}--{CRLF}"
 
 
 def assemble(
@@ -219,9 +254,20 @@ def assemble(
     html: str,
     calendar: bytes | None = None,
     method: str | None = None,
+    images: Sequence[InlineImage] = (),
 ) -> bytes:
-    """The whole message: ``headers`` (folded lines), then text, HTML and the calendar, if any."""
-    alternatives = [_text_part("plain", text), _text_part("html", html)]
+    """The whole message: ``headers`` (folded lines), then text, HTML and the calendar, if any.
+
+    ``images`` go next to the HTML part in a multipart/related, so that the
+    calendar alternative and the attached .ics stay where clients look for them.
+    """
+    html_part = _text_part("html", html)
+    if images:
+        related_type, related_body = _multipart(
+            "related", [html_part, *map(_image_part, images)], 'type="text/html"'
+        )
+        html_part = _part([related_type], related_body)
+    alternatives = [_text_part("plain", text), html_part]
     if calendar is None:
         content_type, body = _multipart("alternative", alternatives)
     else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -132,31 +133,43 @@ def invite_partner_user(
     invited_by: User | None = None,
     *,
     language: str | None = None,
+    welcome: bool = False,
 ) -> User:
     """Create a partner user of ``org_slug`` and owe them a link to set their password.
+
+    With ``welcome`` the invitation also welcomes their organisation as a new
+    partner (after an accepted application).
 
     The user is active but has a random password nobody knows. Raises
     InvalidInput (bad or taken address, unknown organisation). Commits.
     """
-    user = create_user(
-        email=email,
-        role=Role.PARTNER,
-        password=secrets.token_urlsafe(32),
-        org_slug=org_slug or None,
-        name=name,
-    )
-    payload: dict[str, str] = {"token": issue_link_token(user, INVITATION)}
-    if invited_by is not None:
-        payload["invited_by"] = invited_by.name or invited_by.email
-    enqueue(
-        MessageKind.USER_INVITATION,
-        recipient=user.email,
-        recipient_name=user.name,
-        language=language or select_locale(),
-        dedupe_key=f"user_invitation:{user.id}:{password_fingerprint(user)}",
-        payload=payload,
-    )
-    db.session.commit()
+    try:
+        user = create_user(
+            email=email,
+            role=Role.PARTNER,
+            password=secrets.token_urlsafe(32),
+            org_slug=org_slug or None,
+            name=name,
+            commit=False,
+        )
+        payload: dict[str, Any] = {"token": issue_link_token(user, INVITATION)}
+        if invited_by is not None:
+            payload["invited_by"] = invited_by.name or invited_by.email
+        if welcome:
+            payload["application"] = True
+        enqueue(
+            MessageKind.USER_INVITATION,
+            recipient=user.email,
+            recipient_name=user.name,
+            language=language or select_locale(),
+            dedupe_key=f"user_invitation:{user.id}:{password_fingerprint(user)}",
+            payload=payload,
+        )
+        # The user and the mail that lets them in are written together, or neither.
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     return user
 
 

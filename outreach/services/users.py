@@ -18,9 +18,19 @@ MIN_PASSWORD_LENGTH = 10
 
 
 def create_user(
-    *, email: str, role: Role, password: str, org_slug: str | None = None, name: str = ""
+    *,
+    email: str,
+    role: Role,
+    password: str,
+    org_slug: str | None = None,
+    name: str = "",
+    commit: bool = True,
 ) -> User:
-    """Create a user; partner users must belong to an existing organisation."""
+    """Create a user; partner users must belong to an existing organisation.
+
+    With ``commit=False`` the user is only flushed, for a caller that writes
+    more in the same transaction.
+    """
     errors: dict[str, str] = {}
     try:
         email = clean_email(email)
@@ -44,7 +54,10 @@ def create_user(
     user = User(email=email, role=role, name=name, organisation=organisation)
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return user
 
 

@@ -162,7 +162,7 @@ def test_a_confirmation_has_text_html_and_an_invitation_outlook_and_gmail_recogn
     assert alternative.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in alternative.get_payload()] == [
         "text/plain",
-        "text/html",
+        "multipart/related",  # the HTML part and its check-in QR code
         "text/calendar",
     ]
     assert attachment.get_content_type() == "application/ics"
@@ -212,7 +212,8 @@ def test_a_german_registrant_reads_german_with_the_time_in_the_events_zone(confi
         assert "Mitteleuropäische Normalzeit (Europe/Berlin)" in body
         assert "Thank you" not in body
     assert '<html lang="de" dir="ltr">' in html_of(message)
-    assert "<img" not in html_of(message)  # nothing to fetch from elsewhere
+    # Nothing to fetch from elsewhere: the one image (the QR code) is in the message.
+    assert html_of(message).count("<img") == html_of(message).count('<img src="cid:') == 1
 
 
 def test_an_english_registrant_reads_english(event, make_registration):
