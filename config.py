@@ -97,6 +97,8 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Uploaded organisation logos (checked, re-encoded); default instance/uploads/logos.
+    LOGO_DIR = os.environ.get("LOGO_DIR") or None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_COOKIE_DAYS", 30))

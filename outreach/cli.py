@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from outreach import demo
 from outreach.mail.worker import Worker
 from outreach.models import Event, MessageStatus, OutboxMessage, Role
-from outreach.services import account_links, mail_queue, reminders, scheduling, users
+from outreach.services import account_links, api_tokens, mail_queue, reminders, scheduling, users
 from outreach.services import events as event_service
 from outreach.services.errors import DomainError, InvalidInput
 
@@ -66,6 +66,39 @@ def invite_user_command(email, org_slug, name, language) -> None:
     except DomainError as error:
         raise _click_error(error) from None
     click.echo(f"Invited {user.email} to {org_slug}; the invitation is in the outbox.")
+
+
+@outreach_cli.command("create-token")
+@click.option("--email", required=True, help="Login address of the user the token acts as.")
+@click.option("--name", default="CLI", show_default=True, help="What the token is for.")
+@with_appcontext
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for a user and print its secret (shown this once only)."""
+    user = api_tokens.user_with_email(email)
+    if user is None:
+        raise click.ClickException(f"There is no user {email}.")
+    try:
+        token, secret = api_tokens.create_token(user, name)
+    except DomainError as error:
+        raise _click_error(error) from None
+    click.echo(f"Created API token {token.id} ({token.name}) for {user.email}.", err=True)
+    click.echo("Keep the secret now: it is not shown again.", err=True)
+    click.echo(secret)
+
+
+@outreach_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token_command(token_id: int) -> None:
+    """Revoke an API token by its id; it stops working at once."""
+    try:
+        token = api_tokens.token_by_id(token_id)
+        already = token.revoked_at is not None
+        api_tokens.revoke_token(token, by=None)
+    except DomainError as error:
+        raise _click_error(error) from None
+    state = "was already revoked" if already else "is revoked"
+    click.echo(f"API token {token.id} ({token.name}) of {token.user.email} {state}.")
 
 
 def _click_error(error: DomainError) -> click.ClickException:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, PasswordField, SubmitField
+from wtforms import BooleanField, EmailField, Field, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from outreach.services.registration_input import MAX_EMAIL_LENGTH
@@ -76,3 +76,27 @@ class NewPasswordForm(FlaskForm):
 
     def fields_in_order(self) -> list[Field]:
         return [self.password, self.confirm]
+
+
+class CreateTokenForm(FlaskForm):
+    """Name a new API token."""
+
+    name = StringField(
+        _l("Name of the token"),
+        [
+            DataRequired(_l("Please give the token a name.")),
+            Length(max=100, message=_l("Please use at most %(n)d characters.", n=100)),
+        ],
+        description=_l("What it is for, e.g. “Website import” or “CI”."),
+        render_kw={"maxlength": 100, "autocomplete": "off"},
+    )
+    submit = SubmitField(_l("Create a token"))
+
+    def fields_in_order(self) -> list[Field]:
+        return [self.name]
+
+
+class RevokeTokenForm(FlaskForm):
+    """Confirm revoking an API token (the form carries only the CSRF token)."""
+
+    submit = SubmitField(_l("Yes, revoke the token"))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -12,13 +17,21 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from outreach.accounts.forms import ForgotPasswordForm, LoginForm, NewPasswordForm
+from outreach.accounts.forms import (
+    CreateTokenForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    RevokeTokenForm,
+)
 from outreach.extensions import limiter
-from outreach.models import User
-from outreach.services import account_links
+from outreach.models import DEFAULT_TIMEZONE, ApiToken, User
+from outreach.policy import member_required
+from outreach.services import account_links, api_tokens
 from outreach.services.errors import InvalidInput
 from outreach.services.users import authenticate
 from outreach.urls import is_local_path
@@ -150,3 +163,68 @@ def accept_invitation(token: str):
     login_user(user)
     flash(_("Welcome! Your password is saved."), "success")
     return redirect(url_for("accounts.account"), code=303)
+
+
+# -- API tokens ----------------------------------------------------------------------
+
+
+def _local_time(value: datetime) -> str:
+    """A token's moment in the organisation's zone, in the reader's language."""
+    return format_datetime(
+        value.astimezone(ZoneInfo(DEFAULT_TIMEZONE)), "medium", locale=str(get_locale())
+    )
+
+
+def _tokens_page(
+    form: CreateTokenForm,
+    *,
+    status: int = 200,
+    new_token: ApiToken | None = None,
+    secret: str | None = None,
+):
+    html = render_template(
+        "accounts/tokens.html",
+        form=form,
+        tokens=api_tokens.tokens_of(current_user),
+        new_token=new_token,
+        secret=secret,
+        local_time=_local_time,
+    )
+    # The page may show a secret: no cache keeps a copy of it.
+    return html, status, {"Cache-Control": "no-store"}
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@member_required
+def tokens():
+    form = CreateTokenForm()
+    if not form.is_submitted():
+        return _tokens_page(form)
+    if not form.validate():
+        return _tokens_page(form, status=422)
+    try:
+        token, secret = api_tokens.create_token(
+            current_user._get_current_object(), form.name.data or ""
+        )
+    except InvalidInput as error:
+        form.name.errors = [*form.name.errors, *error.errors.values()]
+        return _tokens_page(form, status=422)
+    except api_tokens.TokenNotAllowed:
+        abort(403)
+    return _tokens_page(CreateTokenForm(formdata=None), new_token=token, secret=secret)
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@member_required
+def revoke_token(token_id: int):
+    token = api_tokens.token_of(current_user, token_id)
+    if token is None:
+        abort(404)
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "accounts/revoke_token.html", form=form, token=token, local_time=_local_time
+        )
+    api_tokens.revoke_token(token, by=current_user._get_current_object())
+    flash(_("The token “%(name)s” is revoked.", name=token.name), "success")
+    return redirect(url_for("accounts.tokens"), code=303)

@@ -10,6 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from outreach.api.openapi_writes import (
+    security_schemes,
+    write_paths,
+    write_responses,
+    write_schemas,
+)
 from outreach.api.schemas import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from outreach.models import QuestionKind, RegistrationStatus, RegistrationWindow
 from outreach.services.events import FORMATS
@@ -220,6 +226,9 @@ def _schemas(languages: list[str]) -> dict[str, Any]:
             }
         ),
         "OpenAPIDocument": {"type": "object", "description": "This document."},
+        **write_schemas(
+            {**event_summary, "questions": {"type": "array", "items": _ref("Question")}}
+        ),
     }
 
 
@@ -245,6 +254,7 @@ def _responses() -> dict[str, Any]:
                 }
             },
         ),
+        **write_responses(),
     }
 
 
@@ -388,6 +398,13 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _all_paths() -> dict[str, Any]:
+    paths = _paths()
+    for path, item in write_paths().items():
+        paths[path] = {**paths.get(path, {}), **item}
+    return paths
+
+
 def openapi_document(*, base_url: str, languages: Iterable[str]) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document for the API served under ``base_url``."""
     return {
@@ -395,14 +412,16 @@ def openapi_document(*, base_url: str, languages: Iterable[str]) -> dict[str, An
         "info": {
             "title": "Outreach API",
             "version": "1.0.0",
-            "description": "Published events and registrations. Error messages follow "
+            "description": "Published events and registrations; with an API token "
+            "(bearerAuth), creating and changing events. Error messages follow "
             "?lang=, then Accept-Language. Requests are rate-limited per client address.",
         },
         "servers": [{"url": base_url.rstrip("/") + "/api/v1"}],
-        "paths": _paths(),
+        "paths": _all_paths(),
         "components": {
             "schemas": _schemas(list(languages)),
             "parameters": _parameters(),
             "responses": _responses(),
+            "securitySchemes": security_schemes(),
         },
     }

@@ -1,21 +1,30 @@
-"""The JSON API v1: published events, registrations, and the OpenAPI document."""
+"""The JSON API v1: events, registrations, event writes with a token, the OpenAPI document."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request, url_for
 from flask_babel import gettext as _
 
-from outreach.api import schemas
+from outreach import policy
+from outreach.api import event_schemas, schemas
+from outreach.api.auth import Unauthenticated, token_required
 from outreach.api.openapi import openapi_document
 from outreach.extensions import limiter
-from outreach.models import Event, Registration, utcnow
+from outreach.models import Event, EventStatus, Registration, User, utcnow
+from outreach.services import review, scheduling
 from outreach.services.errors import (
     EventFull,
     InvalidInput,
     RegistrationClosed,
     RegistrationNotChangeable,
 )
-from outreach.services.events import event_for_registration, public_event, upcoming_events
+from outreach.services.event_editing import NotAllowed, create_event, update_event
+from outreach.services.events import (
+    any_event,
+    event_for_registration,
+    public_event,
+    upcoming_events,
+)
 from outreach.services.registrations import cancel_registration, register
 from outreach.services.tokens import registration_for_token
 
@@ -93,6 +102,28 @@ def _not_changeable(error: RegistrationNotChangeable):
     return schemas.error_response(409, "not_changeable", error.message)
 
 
+@bp.errorhandler(Unauthenticated)
+def _unauthenticated(error: Unauthenticated):
+    response = schemas.error_response(401, "unauthorized", error.message)
+    response.headers["WWW-Authenticate"] = error.challenge
+    return response
+
+
+@bp.errorhandler(NotAllowed)
+def _not_allowed(error: NotAllowed):
+    return schemas.error_response(403, "forbidden", error.message)
+
+
+@bp.errorhandler(scheduling.EventNotChangeable)
+def _event_not_changeable(error: scheduling.EventNotChangeable):
+    return schemas.error_response(409, "not_changeable", error.message)
+
+
+@bp.errorhandler(review.NotReviewable)
+def _not_reviewable(error: review.NotReviewable):
+    return schemas.error_response(409, "not_reviewable", error.message)
+
+
 @bp.get("/events", **ROUTE)
 def list_events():
     filters, page, per_page = schemas.event_list_query(request.args)
@@ -129,6 +160,81 @@ def cancel(token: str):
     registration = _registration_or_404(token)
     cancel_registration(registration)
     return schemas.registration_body(registration)
+
+
+# -- writing events, with a bearer token ---------------------------------------------
+
+
+def _event_for(user: User, slug: str) -> Event:
+    """The event ``user`` may open in a workspace; others' events are 404, as unknown ones."""
+    event = _event_or_404(slug, find=any_event)
+    if not policy.can_view(user, event):
+        abort(404, description=_("There is no such event."))
+    return event
+
+
+def _optional_json_body() -> dict:
+    """The JSON object sent, or an empty one when the request has no body at all."""
+    if not request.mimetype and not request.get_data():
+        return {}
+    return schemas.json_object_body(request)
+
+
+def _record(event: Event) -> dict:
+    return event_schemas.event_record(event, utcnow())
+
+
+@bp.post("/events", **ROUTE)
+@write_limit
+@token_required
+def create_draft(user: User):
+    data = event_schemas.event_input_for_new(schemas.json_object_body(request))
+    event = create_event(data, by=user)
+    return _record(event), 201, {"Location": url_for(".show_event", slug=event.slug)}
+
+
+@bp.patch("/events/<slug>", **ROUTE)
+@write_limit
+@token_required
+def change_event(slug: str, user: User):
+    event = _event_for(user, slug)
+    if not policy.can_edit(user, event):
+        if event.status is EventStatus.CANCELLED:
+            raise scheduling.EventNotChangeable()
+        raise NotAllowed()
+    data = event_schemas.event_input_for_change(event, schemas.json_object_body(request))
+    return _record(update_event(event, data, by=user))
+
+
+@bp.post("/events/<slug>/submit", **ROUTE)
+@write_limit
+@token_required
+def submit_event(slug: str, user: User):
+    event = _event_for(user, slug)
+    comment = event_schemas.optional_text(_optional_json_body(), "comment")
+    return _record(review.submit(event, by=user, comment=comment))
+
+
+@bp.post("/events/<slug>/publish", **ROUTE)
+@write_limit
+@token_required
+def publish_event(slug: str, user: User):
+    event = _event_for(user, slug)
+    if not policy.is_staff(user):
+        raise NotAllowed(_("Only staff can publish an event."))
+    event_schemas.optional_text(_optional_json_body())
+    return _record(review.publish(event, by=user))
+
+
+@bp.post("/events/<slug>/cancel", **ROUTE)
+@write_limit
+@token_required
+def cancel_event(slug: str, user: User):
+    event = _event_for(user, slug)
+    if not policy.is_staff(user):
+        raise NotAllowed(_("Only staff can cancel an event."))
+    reason = event_schemas.optional_text(_optional_json_body(), "reason")
+    return _record(scheduling.cancel_event(event, reason, by=user))
 
 
 @bp.get("/openapi.json", **ROUTE)

@@ -13,12 +13,14 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 
 from outreach.calendar.invites import personal_calendar
 from outreach.manage.forms import CancelForm, change_form
 from outreach.models import EventStatus, Registration, RegistrationStatus
 from outreach.public.forms import answers_in_words
+from outreach.services import checkin
 from outreach.services.errors import (
     InvalidInput,
     NotEnoughSeats,
@@ -80,9 +82,23 @@ def _registration_or_404(token: str) -> Registration:
     return registration
 
 
+def _shows_check_in_code(registration: Registration) -> bool:
+    """A confirmed seat at an event still on gets a code to show at the entrance."""
+    return (
+        registration.status is RegistrationStatus.CONFIRMED
+        and registration.event.status is EventStatus.PUBLISHED
+    )
+
+
 def _render_show(token: str, registration: Registration, form, *, status: int = 200):
     event = registration.event
     locale = _locale()
+    check_in_code = None
+    if _shows_check_in_code(registration):
+        # segno writes the SVG itself from the signed URL: nothing of the person's input.
+        check_in_code = Markup(  # noqa: S704
+            checkin.qr_svg(checkin.check_in_url(registration), title=_("Your check-in code"))
+        )
     return (
         render_template(
             "manage/show.html",
@@ -97,6 +113,7 @@ def _render_show(token: str, registration: Registration, form, *, status: int = 
                 and event.is_online
                 and event.status is not EventStatus.CANCELLED
             ),
+            check_in_code=check_in_code,
             # A cancelled event has nothing left to change; the page only informs.
             form=form if registration.can_be_changed else None,
         ),
@@ -172,4 +189,19 @@ def calendar(token: str):
         body,
         content_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{registration.event.slug}.ics"'},
+    )
+
+
+@bp.get("/<token>/check-in.png")
+def check_in_png(token: str):
+    """The check-in code as an image, to save on the phone or print."""
+    registration = _registration_or_404(token)
+    if not _shows_check_in_code(registration):
+        raise LinkNotFound()
+    return Response(
+        checkin.qr_png(checkin.check_in_url(registration), scale=8),
+        content_type="image/png",
+        headers={
+            "Content-Disposition": f'inline; filename="check-in-{registration.event.slug}.png"'
+        },
     )

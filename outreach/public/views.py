@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -28,6 +29,7 @@ from outreach.services.errors import (
     RegistrationClosed,
 )
 from outreach.services.events import EventFilters
+from outreach.services.organisations import LOGO_NAME, logo_dir
 from outreach.services.registration_input import RegistrationDetails
 from outreach.services.registrations import register
 from outreach.urls import is_local_path
@@ -37,6 +39,7 @@ bp = Blueprint("public", __name__)
 REGISTERED_KEY = "registered_for"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
 MAX_PAGE = 10_000
+LOGO_MAX_AGE = 365 * 24 * 60 * 60
 
 
 def _locale() -> str:
@@ -193,6 +196,18 @@ def organisation(slug: str):
         organisation=org,
         events=event_service.upcoming_events_of(org),
     )
+
+
+@bp.get("/logos/<name>")
+def logo(name: str):
+    if not LOGO_NAME.fullmatch(name):
+        abort(404)
+    # A new logo gets a new name, so a logo never changes under its address.
+    response = send_from_directory(logo_dir(), name, max_age=LOGO_MAX_AGE)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/language/<code>")

@@ -22,6 +22,7 @@ from sqlalchemy import case, func, select
 
 from outreach.extensions import db
 from outreach.models import Event, Registration, RegistrationStatus, User, utcnow
+from outreach.policy import can_check_in
 from outreach.services import audit
 from outreach.services.errors import DomainError
 from outreach.services.locks import lock_event
@@ -33,6 +34,12 @@ class NotCheckedIn(DomainError):
     """Only confirmed registrations of the event can be checked in."""
 
     default_message = _l("Only people with a confirmed seat can be checked in.")
+
+
+class CheckInClosed(DomainError):
+    """Check-in is for published events, by staff and the event's hosts."""
+
+    default_message = _l("Check-in is only possible for published events.")
 
 
 def _serializer() -> URLSafeSerializer:
@@ -58,6 +65,7 @@ def registration_for_check_in_token(token: str) -> Registration | None:
 
 
 def check_in_url(registration: Registration) -> str:
+    """The address a registration's QR code holds."""
     return (
         f"{current_app.config['BASE_URL'].rstrip('/')}{CHECK_IN_PATH}{check_in_token(registration)}"
     )
@@ -78,7 +86,9 @@ def qr_svg(data: str, *, title: str = "") -> str:
         svgns=True,
         nl=False,
     )
-    return buffer.getvalue().decode("utf-8")
+    svg = buffer.getvalue().decode("utf-8")
+    # Named by its title for assistive technology, as an image and not a drawing's parts.
+    return svg.replace("<svg ", '<svg role="img" ', 1) if title else svg
 
 
 def qr_png(data: str, *, scale: int = 6) -> bytes:
@@ -88,9 +98,11 @@ def qr_png(data: str, *, scale: int = 6) -> bytes:
     return buffer.getvalue()
 
 
-def _locked(registration: Registration) -> Registration:
+def _locked(registration: Registration, by: User) -> Registration:
     registration_id = registration.id
-    lock_event(registration.event_id)
+    event = lock_event(registration.event_id)
+    if not can_check_in(by, event):
+        raise CheckInClosed()
     fresh = db.session.get(Registration, registration_id, populate_existing=True)
     assert fresh is not None
     return fresh
@@ -99,10 +111,11 @@ def _locked(registration: Registration) -> Registration:
 def check_in(registration: Registration, *, by: User, now: datetime | None = None) -> bool:
     """Mark the person as arrived; return False if they already were. Commits.
 
-    Raises NotCheckedIn unless the registration is confirmed.
+    Raises NotCheckedIn unless the registration is confirmed, CheckInClosed
+    unless ``by`` may check people in at this event now.
     """
     try:
-        registration = _locked(registration)
+        registration = _locked(registration, by)
         if registration.status is not RegistrationStatus.CONFIRMED:
             raise NotCheckedIn()
         if registration.checked_in_at is not None:
@@ -121,7 +134,7 @@ def check_in(registration: Registration, *, by: User, now: datetime | None = Non
 def undo_check_in(registration: Registration, *, by: User) -> bool:
     """Take a check-in back (a mistake at the door); return False if there was none. Commits."""
     try:
-        registration = _locked(registration)
+        registration = _locked(registration, by)
         if registration.checked_in_at is None:
             db.session.rollback()
             return False
@@ -137,26 +150,44 @@ def undo_check_in(registration: Registration, *, by: User) -> bool:
 
 @dataclass(frozen=True)
 class CheckInCounts:
-    """People (not seats) with a confirmed registration, and how many have arrived."""
+    """People (not seats) with a confirmed registration, and how many have arrived.
+
+    Guests come with the person who registered them: they count as arrived
+    when that person is checked in.
+    """
 
     confirmed: int
     checked_in: int
     guests_expected: int
+    guests_arrived: int = 0
 
     @property
     def missing(self) -> int:
         return self.confirmed - self.checked_in
 
+    def as_dict(self) -> dict[str, int]:
+        """The counts for JSON."""
+        return {
+            "confirmed": self.confirmed,
+            "checked_in": self.checked_in,
+            "missing": self.missing,
+            "guests_expected": self.guests_expected,
+            "guests_arrived": self.guests_arrived,
+        }
+
 
 def check_in_counts(event: Event) -> CheckInCounts:
-    confirmed, checked_in, guests = db.session.execute(
+    """Count the confirmed registrations of ``event`` and their guests, expected and arrived."""
+    arrived = Registration.checked_in_at.is_not(None)
+    confirmed, checked_in, guests, guests_arrived = db.session.execute(
         select(
             func.count(Registration.id),
-            func.coalesce(func.sum(case((Registration.checked_in_at.is_not(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((arrived, 1), else_=0)), 0),
             func.coalesce(func.sum(Registration.guests), 0),
+            func.coalesce(func.sum(case((arrived, Registration.guests), else_=0)), 0),
         ).where(
             Registration.event_id == event.id,
             Registration.status == RegistrationStatus.CONFIRMED,
         )
     ).one()
-    return CheckInCounts(int(confirmed), int(checked_in), int(guests))
+    return CheckInCounts(int(confirmed), int(checked_in), int(guests), int(guests_arrived))

@@ -42,7 +42,11 @@ from outreach.policy import can_edit, is_staff
 from outreach.services import audit
 from outreach.services.errors import DomainError, InvalidInput
 from outreach.services.locks import lock_event
-from outreach.services.registration_input import clean_email, has_control_characters
+from outreach.services.registration_input import (
+    clean_email,
+    has_control_characters,
+    has_unsafe_text_characters,
+)
 from outreach.services.scheduling import CALENDAR_FIELDS, TRANSLATION_LIMITS, bump_and_tell
 
 MAX_CAPACITY = 100_000
@@ -175,7 +179,9 @@ class _Checker:
             self.fail(name, _("Please enter text."))
             return None
         value = value.strip()
-        if len(value) > limit:
+        if has_unsafe_text_characters(value):
+            self.fail(name, _("This field contains characters we cannot use."))
+        elif len(value) > limit:
             self.fail(name, _("Please use at most %(n)d characters.", n=limit))
         return value or None
 
@@ -259,17 +265,25 @@ def _clean_questions(check: _Checker, questions: list[QuestionInput]) -> list[Qu
 def _zone(check: _Checker, name: Any) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         check.fail("timezone", _("Please choose a known time zone."))
         return "Europe/Berlin"
     return name
 
 
-def _hosts(check: _Checker, host_ids: list[int], by: User) -> list[Organisation]:
+def _hosts(
+    check: _Checker, host_ids: list[int], by: User, lead_id: int | None
+) -> list[Organisation]:
+    """The hosts, lead first. Partners cannot drop their own organisation or the lead.
+
+    ``lead_id`` is the current lead host of an event being changed (None for
+    a new event, which the proposing partner's organisation leads).
+    """
     ids = list(dict.fromkeys(host_ids))
     if not is_staff(by):
-        # A partner's own organisation always hosts, and leads, what it proposes.
-        ids = [by.organisation_id, *(i for i in ids if i != by.organisation_id)]
+        first = lead_id or by.organisation_id
+        others = [i for i in ids if i not in (first, by.organisation_id)]
+        ids = list(dict.fromkeys([first, by.organisation_id, *others]))
     if not ids:
         check.fail("hosts", _("Please choose at least one host organisation."))
         return []
@@ -294,8 +308,10 @@ def _topics(check: _Checker, slugs: list[str]) -> list[Topic]:
     return found
 
 
-def _clean(data: EventInput, by: User) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check ``data``; return (column values, relations) or raise InvalidInput."""
+def _clean(
+    data: EventInput, by: User, event: Event | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check ``data`` (for ``event``, if it exists); return (columns, relations) or raise."""
     check = _Checker()
     values: dict[str, Any] = {}
     languages = [code for code in dict.fromkeys(data.languages or []) if isinstance(code, str)]
@@ -345,7 +361,9 @@ def _clean(data: EventInput, by: User) -> tuple[dict[str, Any], dict[str, Any]]:
     relations = {
         "texts": texts,
         "languages": languages,
-        "hosts": _hosts(check, data.hosts or [], by),
+        "hosts": _hosts(
+            check, data.hosts or [], by, event.lead_host.id if event and event.lead_host else None
+        ),
         "topics": _topics(check, data.topics or []),
         "questions": None if data.questions is None else _clean_questions(check, data.questions),
     }
@@ -357,8 +375,15 @@ def _clean(data: EventInput, by: User) -> tuple[dict[str, Any], dict[str, Any]]:
 # -- writing --------------------------------------------------------------------------
 
 
+# German spells these out in ASCII; other accents just drop (é → e).
+_SPELLED_OUT = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+
+
 def _slug_for(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    spelled = title.translate(_SPELLED_OUT)
+    ascii_title = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     base = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80] or "event"
     slug, number = base, 1
     while db.session.scalar(select(Event.id).where(Event.slug == slug)):
@@ -480,7 +505,7 @@ def update_event(event: Event, data: EventInput, *, by: User, now: datetime | No
     now = now or utcnow()
     if not can_edit(by, event):
         raise NotAllowed()
-    values, relations = _clean(data, by)
+    values, relations = _clean(data, by, event)
     try:
         event = lock_event(event.id)
         if not can_edit(by, event):

@@ -41,6 +41,16 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} for char in text)
 
 
+# What running text may hold besides printable characters: line breaks, tabs, and
+# the zero-width (non-)joiners that Persian and Kurdish spelling needs.
+_TEXT_LAYOUT = str.maketrans("", "", "\r\n\t\u200c\u200d")
+
+
+def has_unsafe_text_characters(text: str) -> bool:
+    """Whether multi-line text holds control characters (NUL, escapes, …) besides layout."""
+    return has_control_characters(text.translate(_TEXT_LAYOUT))
+
+
 def clean_name(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError(_("Please enter your name."))

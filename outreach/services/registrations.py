@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from outreach.extensions import db
@@ -24,9 +25,12 @@ from outreach.models import (
     Registration,
     RegistrationStatus,
     RegistrationWindow,
+    User,
     utcnow,
 )
+from outreach.services import audit
 from outreach.services.errors import (
+    DomainError,
     EventFull,
     NotEnoughSeats,
     RegistrationClosed,
@@ -42,6 +46,12 @@ from outreach.services.registration_input import (
 from outreach.services.tokens import issue_token
 
 CONSENT_VERSION = "2026-11"
+
+
+class NotWaitlisted(DomainError):
+    """Only someone waiting for a seat can be moved up."""
+
+    default_message = _l("This person is not on the waitlist.")
 
 
 @dataclass
@@ -224,11 +234,12 @@ def _lock_registration(registration: Registration) -> Registration:
 
 
 def cancel_registration(
-    registration: Registration, *, now: datetime | None = None
+    registration: Registration, *, now: datetime | None = None, by: User | None = None
 ) -> list[Registration]:
     """Cancel a registration, free its seats and promote the waitlist.
 
-    Returns the people promoted. Cancelling twice is harmless.
+    Returns the people promoted. Cancelling twice is harmless. ``by`` is the
+    staff member cancelling on the person's behalf; that is audited.
     """
     now = now or utcnow()
     try:
@@ -239,9 +250,17 @@ def cancel_registration(
         if not registration.is_changeable_at(now):
             raise RegistrationNotChangeable()
         was_confirmed = registration.status is RegistrationStatus.CONFIRMED
+        before = registration.status
         registration.status = RegistrationStatus.CANCELLED
         registration.cancelled_at = now
         db.session.flush()
+        if by is not None:
+            audit.record(
+                "registration.cancelled",
+                registration,
+                actor=by,
+                changes={"status": [before, registration.status]},
+            )
         enqueue_for_registration(MessageKind.REGISTRATION_CANCELLED, registration)
         promoted = promote_waitlist(registration.event, now=now) if was_confirmed else []
         db.session.commit()
@@ -249,6 +268,45 @@ def cancel_registration(
         db.session.rollback()
         raise
     return promoted
+
+
+def promote_manually(
+    registration: Registration, *, by: User, now: datetime | None = None
+) -> Registration:
+    """Confirm a waitlisted person out of turn, if their party fits; tell them. Commits.
+
+    For staff who know why someone should go first. Raises NotWaitlisted,
+    RegistrationNotChangeable (event over or cancelled) or NotEnoughSeats.
+    """
+    now = now or utcnow()
+    try:
+        registration = _lock_registration(registration)
+        if registration.status is not RegistrationStatus.WAITLISTED:
+            raise NotWaitlisted()
+        if not registration.is_changeable_at(now):
+            raise RegistrationNotChangeable()
+        event = registration.event
+        if event.capacity is not None and (
+            _seats_taken(event.id) + registration.seats > event.capacity
+        ):
+            raise NotEnoughSeats()
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.promoted_at = now
+        token = issue_token(registration)
+        enqueue_for_registration(
+            MessageKind.WAITLIST_PROMOTED, registration, payload={"token": token}
+        )
+        audit.record(
+            "registration.promoted",
+            registration,
+            actor=by,
+            changes={"status": [RegistrationStatus.WAITLISTED, RegistrationStatus.CONFIRMED]},
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return registration
 
 
 def change_registration(

@@ -30,6 +30,7 @@ from outreach.policy import can_review, can_submit
 from outreach.services import audit
 from outreach.services.errors import DomainError, InvalidInput
 from outreach.services.locks import lock_event
+from outreach.services.registration_input import has_unsafe_text_characters
 
 MAX_COMMENT_LENGTH = 5000
 
@@ -113,6 +114,8 @@ def _clean_comment(comment: str, *, required: bool) -> str | None:
     comment = (comment or "").strip()
     if required and not comment:
         raise InvalidInput({"comment": _("Please say what should change.")})
+    if has_unsafe_text_characters(comment):
+        raise InvalidInput({"comment": _("This field contains characters we cannot use.")})
     if len(comment) > MAX_COMMENT_LENGTH:
         raise InvalidInput(
             {"comment": _("Please use at most %(n)d characters.", n=MAX_COMMENT_LENGTH)}

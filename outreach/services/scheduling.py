@@ -2,7 +2,8 @@
 
 Both bump the event's iCalendar SEQUENCE and, in the same transaction, owe
 every active registrant a message (the mail worker attaches the updated
-invite or the cancellation), so no calendar keeps a stale copy.
+invite or the cancellation), so no calendar keeps a stale copy. Each change
+lands in the audit log, with the person who made it (``by``) when there is one.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from outreach.models import (
     EventTranslation,
     MessageKind,
     Registration,
+    User,
     utcnow,
 )
+from outreach.services import audit
 from outreach.services.errors import DomainError, InvalidInput
 from outreach.services.locks import lock_event
+from outreach.services.registration_input import has_unsafe_text_characters
 
 # The fields whose change a calendar entry must follow.
 CALENDAR_FIELDS = (
@@ -43,6 +47,8 @@ CALENDAR_FIELDS = (
 TEXT_LIMITS = {"venue_name": 200, "venue_address": 300, "venue_city": 120, "online_url": 500}
 TRANSLATION_LIMITS = {"title": 200, "summary": 500, "description": 20_000}
 MAX_REASON_LENGTH = 2000
+# What the audit log keeps about a cancellation.
+_CANCEL_FIELDS = ("status", "cancelled_at", "cancellation_reason")
 
 
 class EventNotChangeable(DomainError):
@@ -58,7 +64,7 @@ def _clean_time(value: Any) -> datetime:
 def _clean_zone(value: Any) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise ValueError(_("Please choose a known time zone.")) from None
     return value
 
@@ -69,6 +75,8 @@ def _clean_text(name: str, value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError(_("Please enter text."))
     value = value.strip()
+    if has_unsafe_text_characters(value):
+        raise ValueError(_("This field contains characters we cannot use."))
     if len(value) > TEXT_LIMITS[name]:
         raise ValueError(_("Please use at most %(n)d characters.", n=TEXT_LIMITS[name]))
     if name == "online_url" and value and not value.startswith(("https://", "http://")):
@@ -118,11 +126,14 @@ def bump_and_tell(event: Event, changed: set[str]) -> None:
         )
 
 
-def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> Event:
+def reschedule(
+    event: Event, *, by: User | None = None, now: datetime | None = None, **changes: Any
+) -> Event:
     """Move ``event`` in time or place; keywords are the fields in CALENDAR_FIELDS.
 
-    Unchanged values change nothing. Any real change bumps SEQUENCE and owes
-    each active registrant an ``event_updated`` message keyed by that SEQUENCE.
+    Unchanged values change nothing. Any real change bumps SEQUENCE, owes
+    each active registrant an ``event_updated`` message keyed by that SEQUENCE
+    and is audited as ``event.rescheduled`` by ``by`` (None: the system).
     Raises InvalidInput (bad values, end not after start) or EventNotChangeable.
     """
     now = now or utcnow()
@@ -135,6 +146,7 @@ def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> 
         if not changed:
             db.session.rollback()
             return event
+        before = audit.snapshot(event, sorted(changed))
         for name in changed:
             setattr(event, name, changes[name])
         if event.ends_at <= event.starts_at:
@@ -143,11 +155,21 @@ def reschedule(event: Event, *, now: datetime | None = None, **changes: Any) -> 
             raise InvalidInput({"venue_name": _("Please give a venue or an online link.")})
         event.updated_at = now
         bump_and_tell(event, changed)
+        after = audit.snapshot(event, sorted(changed))
+        audit.record("event.rescheduled", event, actor=by, changes=audit.changes(before, after))
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     return event
+
+
+def _texts_of(event: Event) -> dict[str, dict[str, str]]:
+    """The language versions as the audit log compares them (as event editing does)."""
+    return {
+        locale: {"title": v.title, "summary": v.summary, "description": v.description}
+        for locale, v in sorted(event.translations.items())
+    }
 
 
 def _clean_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
@@ -160,6 +182,8 @@ def _clean_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, 
                 errors[f"{locale}.{name}"] = _("Please enter text.")
                 continue
             value = value.strip()
+            if has_unsafe_text_characters(value):
+                errors[f"{locale}.{name}"] = _("This field contains characters we cannot use.")
             if len(value) > limit:
                 errors[f"{locale}.{name}"] = _("Please use at most %(n)d characters.", n=limit)
             cleaned[locale][name] = value
@@ -171,12 +195,17 @@ def _clean_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, 
 
 
 def change_texts(
-    event: Event, texts: Mapping[str, Mapping[str, str]], *, now: datetime | None = None
+    event: Event,
+    texts: Mapping[str, Mapping[str, str]],
+    *,
+    by: User | None = None,
+    now: datetime | None = None,
 ) -> Event:
     """Set language versions of title, summary and description: ``{"de": {"title": …}}``.
 
     A new title is a change a calendar shows, so it bumps SEQUENCE and owes
     registrants an update; summaries and descriptions only refresh feeds.
+    Real changes are audited as ``event.updated`` by ``by`` (None: the system).
     """
     now = now or utcnow()
     texts = _clean_texts(texts)
@@ -184,6 +213,7 @@ def change_texts(
         event = lock_event(event.id)
         if event.status is EventStatus.CANCELLED:
             raise EventNotChangeable()
+        before = {"texts": _texts_of(event)}
         title_changed = False
         for locale, fields in texts.items():
             version = event.translations.get(locale)
@@ -197,6 +227,9 @@ def change_texts(
         event.updated_at = now
         if title_changed:
             bump_and_tell(event, {"title"})
+        changed = audit.changes(before, {"texts": _texts_of(event)})
+        if changed:
+            audit.record("event.updated", event, actor=by, changes=changed)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -204,14 +237,18 @@ def change_texts(
     return event
 
 
-def cancel_event(event: Event, reason: str = "", *, now: datetime | None = None) -> Event:
+def cancel_event(
+    event: Event, reason: str = "", *, by: User | None = None, now: datetime | None = None
+) -> Event:
     """Call ``event`` off: STATUS:CANCELLED in every calendar, a message to each registrant.
 
     Registrations keep their status (the person did not cancel). Cancelling
-    twice is harmless.
+    twice is harmless. Audited as ``event.cancelled`` by ``by`` (None: the system).
     """
     now = now or utcnow()
     reason = (reason or "").strip()
+    if has_unsafe_text_characters(reason):
+        raise InvalidInput({"reason": _("This field contains characters we cannot use.")})
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(
             {"reason": _("Please use at most %(n)d characters.", n=MAX_REASON_LENGTH)}
@@ -222,6 +259,7 @@ def cancel_event(event: Event, reason: str = "", *, now: datetime | None = None)
             db.session.rollback()
             return event
         was_published = event.status is EventStatus.PUBLISHED
+        before = audit.snapshot(event, _CANCEL_FIELDS)
         event.status = EventStatus.CANCELLED
         event.cancelled_at = now
         event.cancellation_reason = reason or None
@@ -233,6 +271,13 @@ def cancel_event(event: Event, reason: str = "", *, now: datetime | None = None)
                 active_registrations(event.id),
                 payload={"sequence": event.sequence},
             )
+        audit.record(
+            "event.cancelled",
+            event,
+            actor=by,
+            changes=audit.changes(before, audit.snapshot(event, _CANCEL_FIELDS)),
+            comment=reason or None,
+        )
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -38,7 +38,7 @@ def test_a_partner_proposal_leads_with_its_own_organisation(team, event_input):
 
     assert event.status is EventStatus.DRAFT
     assert [host.id for host in event.hosts] == [team["host_org"].id, team["co_org"].id]
-    assert event.slug == "erzahlcafe"
+    assert event.slug == "erzaehlcafe"
     assert set(event.translations) == {"de", "en"}
     [entry] = audit.entries_for(event)
     assert entry.action == "event.created" and entry.actor_id == team["host"].id
@@ -158,3 +158,36 @@ def test_questions_are_frozen_once_people_registered(team, event_input, make_reg
         update_event(event, data, by=team["staff"])
 
     assert "questions" in refused.value.errors
+
+
+def test_a_co_host_editing_a_draft_keeps_the_lead_and_itself(team, event_input):
+    event = create_event(event_input(hosts=[team["co_org"].id]), by=team["host"])
+    data = EventInput.from_event(event)
+    data.hosts = []  # what a form with every co-host unticked sends
+
+    update_event(event, data, by=team["co_host"])
+
+    assert [host.id for host in event.hosts] == [team["host_org"].id, team["co_org"].id]
+
+
+@pytest.mark.parametrize("text", ["Bitte\x00prüfen", "esc \x1b[31m"])
+def test_control_characters_are_refused_in_texts_and_comments(team, event_input, text):
+    event = create_event(event_input(hosts=[team["host_org"].id]), by=team["staff"])
+    data = EventInput.from_event(event)
+    data.texts["de"]["description"] = text
+
+    with pytest.raises(InvalidInput) as in_text:
+        update_event(event, data, by=team["staff"])
+    with pytest.raises(InvalidInput) as in_comment:
+        request_changes(event, by=team["staff"], comment=text)
+
+    assert "de.description" in in_text.value.errors
+    assert "comment" in in_comment.value.errors
+
+
+def test_line_breaks_and_joiners_are_fine_in_comments(team, event_input):
+    event = create_event(event_input(hosts=[team["host_org"].id]), by=team["staff"])
+
+    request_changes(event, by=team["staff"], comment="Zeile 1\r\nZeile 2\tmit میخواهم")
+
+    assert event.review_comment.startswith("Zeile 1")

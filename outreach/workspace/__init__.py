@@ -1,0 +1,1 @@
+"""What the partner and staff workspaces share: the event form and read-only lookups."""
