@@ -9,6 +9,8 @@ Playwright never downloads a browser here: it launches /usr/bin/chromium.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,5 +116,56 @@ def check_accessibility() -> Callable:
             print(f"axe-core, minor findings on {what}:\n{_describe(minor)}")
         assert not serious, f"axe-core found serious problems on {what}:\n{_describe(serious)}"
         return violations
+
+    return check
+
+
+VNU_JAR = REPO_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+@pytest.fixture
+def check_html(tmp_path) -> Callable[[dict[str, str]], None]:
+    """Return a function that checks pages ``{name: html}`` with the Nu Html Checker.
+
+    All pages go through one run of the checker (starting Java is the slow
+    part); any error fails the test with the page's name, line and message.
+    """
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("java is not installed: the Nu Html Checker needs a Java 17+ runtime")
+    if not VNU_JAR.exists():
+        pytest.skip(f"{VNU_JAR} is missing: run 'npm ci --ignore-scripts'")
+
+    def check(pages: dict[str, str]) -> None:
+        folder = tmp_path / "html-check"
+        folder.mkdir(exist_ok=True)
+        for name, html in pages.items():
+            (folder / f"{name}.html").write_text(html, encoding="utf-8")
+        result = subprocess.run(
+            [
+                java,
+                "-jar",
+                str(VNU_JAR),
+                "--errors-only",
+                "--format",
+                "json",
+                "--stdout",
+                *sorted(str(path) for path in folder.glob("*.html")),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        try:
+            report = json.loads(result.stdout)
+        except ValueError:
+            pytest.fail(f"the checker printed no JSON:\n{result.stdout}\n{result.stderr}")
+        errors = [
+            f"{Path(m.get('url', '')).stem} line {m.get('lastLine', '?')}: {m['message']}\n"
+            f"    {m.get('extract', '').strip()}"
+            for m in report["messages"]
+            if m.get("type") in ("error", "non-document-error")
+        ]
+        assert not errors, f"{len(errors)} HTML errors:\n" + "\n".join(errors)
 
     return check

@@ -7,11 +7,7 @@ so each step also proves that the controls are named for assistive technology.
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,12 +16,9 @@ from sqlalchemy import select
 from outreach.extensions import db
 from outreach.models import ApplicationStatus, MessageKind, OutboxMessage, PartnerApplication
 from outreach.services.applications import ApplicationInput, apply
-from tests.browser.conftest import REPO_ROOT
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-VNU_JAR = REPO_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
 def _stored() -> list[tuple[str, ApplicationStatus, list[str]]]:
@@ -133,16 +126,6 @@ def test_staff_decline_an_application(page: Page, make_user, check_accessibility
 # -- valid HTML -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def vnu() -> list[str]:
-    java = shutil.which("java")
-    if java is None:
-        pytest.skip("java is not installed: the Nu Html Checker needs a Java 17+ runtime")
-    if not VNU_JAR.exists():
-        pytest.skip(f"{VNU_JAR} is missing: run 'npm ci --ignore-scripts'")
-    return [java, "-jar", str(VNU_JAR)]
-
-
 def _pages(client, login, make_user) -> dict[str, str]:
     """Render the pages of this feature; return {name: html}."""
     pages: dict[str, str] = {}
@@ -181,31 +164,5 @@ def _pages(client, login, make_user) -> dict[str, str]:
     return pages
 
 
-def test_the_pages_are_valid_html(vnu, client, login, make_user, tmp_path: Path):
-    pages = _pages(client, login, make_user)
-    for name, html in pages.items():
-        (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
-
-    result = subprocess.run(
-        [
-            *vnu,
-            "--errors-only",
-            "--format",
-            "json",
-            "--stdout",
-            *sorted(map(str, tmp_path.glob("*.html"))),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(f"the checker printed no JSON:\n{result.stdout}\n{result.stderr}")
-    errors = [
-        f"{Path(m.get('url', '')).name} line {m.get('lastLine', '?')}: {m['message']}"
-        for m in report["messages"]
-        if m.get("type") in ("error", "non-document-error")
-    ]
-    assert not errors, "HTML errors:\n" + "\n".join(errors)
+def test_the_pages_are_valid_html(check_html, client, login, make_user):
+    check_html(_pages(client, login, make_user))

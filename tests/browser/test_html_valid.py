@@ -6,22 +6,14 @@ checked in one run of the checker (starting Java once is the slow part).
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from outreach.extensions import db
 from outreach.models import QuestionKind, Role, User, utcnow
 from outreach.services.account_links import RESET, issue_link_token
 from outreach.services.users import create_user
-from tests.browser.conftest import REPO_ROOT
-
-VNU_JAR = REPO_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 QUESTIONS = [
     dict(
@@ -45,16 +37,6 @@ QUESTIONS = [
     dict(kind=QuestionKind.SHORT_TEXT, label={"de": "Organisation", "en": "Organisation"}),
     dict(kind=QuestionKind.CHECKBOX, label={"de": "Ich bringe Kinder mit", "en": "Children"}),
 ]
-
-
-@pytest.fixture
-def vnu() -> list[str]:
-    java = shutil.which("java")
-    if java is None:
-        pytest.skip("java is not installed: the Nu Html Checker needs a Java 17+ runtime")
-    if not VNU_JAR.exists():
-        pytest.skip(f"{VNU_JAR} is missing: run 'npm ci --ignore-scripts'")
-    return [java, "-jar", str(VNU_JAR)]
 
 
 def _pages(client, make_org, make_event, make_registration) -> dict[str, tuple[str, str]]:
@@ -148,35 +130,7 @@ def _pages(client, make_org, make_event, make_registration) -> dict[str, tuple[s
     return pages
 
 
-def _readable(messages: list[dict], files: dict[str, str]) -> str:
-    lines = []
-    for message in messages:
-        name = Path(message.get("url", "")).name
-        where = files.get(name, name)
-        lines.append(
-            f"{where} line {message.get('lastLine', '?')}: {message['message']}\n"
-            f"    {message.get('extract', '').strip()}"
-        )
-    return "\n".join(lines)
-
-
-def test_main_pages_are_valid_html(vnu, client, make_org, make_event, make_registration, tmp_path):
+def test_main_pages_are_valid_html(check_html, client, make_org, make_event, make_registration):
     pages = _pages(client, make_org, make_event, make_registration)
-    files = {}
-    for name, (url, html) in pages.items():
-        (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
-        files[f"{name}.html"] = url
-    targets = sorted(str(path) for path in tmp_path.glob("*.html"))
 
-    result = subprocess.run(
-        [*vnu, "--errors-only", "--format", "json", "--stdout", *targets],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(f"the checker printed no JSON:\n{result.stdout}\n{result.stderr}")
-    errors = [m for m in report["messages"] if m.get("type") in ("error", "non-document-error")]
-    assert not errors, f"{len(errors)} HTML errors:\n{_readable(errors, files)}"
+    check_html({name: html for name, (_url, html) in pages.items()})

@@ -8,10 +8,7 @@ page on the way checked by axe-core.
 from __future__ import annotations
 
 import io
-import json
 import re
-import shutil
-import subprocess
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,7 +21,6 @@ from outreach.extensions import db
 from outreach.models import Event, EventStatus, QuestionKind, utcnow
 from outreach.services.event_editing import create_event
 from outreach.services.review import request_changes, submit
-from tests.browser.test_html_valid import VNU_JAR, _readable
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -41,16 +37,6 @@ QUESTIONS = [
         ],
     ),
 ]
-
-
-@pytest.fixture
-def vnu() -> list[str]:
-    java = shutil.which("java")
-    if java is None:
-        pytest.skip("java is not installed: the Nu Html Checker needs a Java 17+ runtime")
-    if not VNU_JAR.exists():
-        pytest.skip(f"{VNU_JAR} is missing: run 'npm ci --ignore-scripts'")
-    return [java, "-jar", str(VNU_JAR)]
 
 
 @pytest.fixture(autouse=True)
@@ -141,34 +127,10 @@ def _pages(client, world) -> dict[str, tuple[str, str]]:
     return pages
 
 
-def test_partner_pages_are_valid_html(vnu, client, world, tmp_path):
+def test_partner_pages_are_valid_html(check_html, client, world):
     pages = _pages(client, world)
-    folder = tmp_path / "pages"
-    folder.mkdir()
-    files = {}
-    for name, (url, html) in pages.items():
-        (folder / f"{name}.html").write_text(html, encoding="utf-8")
-        files[f"{name}.html"] = url
 
-    result = subprocess.run(
-        [
-            *vnu,
-            "--errors-only",
-            "--format",
-            "json",
-            "--stdout",
-            *sorted(map(str, folder.iterdir())),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(f"the checker printed no JSON:\n{result.stdout}\n{result.stderr}")
-    errors = [m for m in report["messages"] if m.get("type") in ("error", "non-document-error")]
-    assert not errors, f"{len(errors)} HTML errors:\n{_readable(errors, files)}"
+    check_html({name: html for name, (_url, html) in pages.items()})
 
 
 def test_a_partner_proposes_an_event_in_the_browser(page, world, check_accessibility):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import timedelta
 
 import pytest
@@ -22,12 +19,9 @@ from outreach.models import (
 )
 from outreach.services.review import submit
 from outreach.services.scheduling import reschedule
-from tests.browser.conftest import REPO_ROOT
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-VNU_JAR = REPO_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
 @pytest.fixture
@@ -128,27 +122,8 @@ def _render(client, workspace) -> dict[str, str]:
     return pages
 
 
-def test_staff_pages_are_valid_html(client, workspace, tmp_path):
-    java = shutil.which("java")
-    if java is None or not VNU_JAR.exists():
-        pytest.skip("the Nu Html Checker needs java and node_modules/vnu-jar")
-    pages = _render(client, workspace)
-    for name, html in pages.items():
-        (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
-
-    targets = sorted(str(path) for path in tmp_path.glob("*.html"))
-    result = subprocess.run(
-        [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json", "--stdout", *targets],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    report = json.loads(result.stdout)
-    errors = [m for m in report["messages"] if m.get("type") in ("error", "non-document-error")]
-    assert not errors, "\n".join(
-        f"{m.get('url', '').rsplit('/', 1)[-1]} line {m.get('lastLine')}: {m['message']}"
-        for m in errors
-    )
+def test_staff_pages_are_valid_html(check_html, client, workspace):
+    check_html(_render(client, workspace))
 
 
 def test_staff_pages_pass_axe(page: Page, workspace, check_accessibility):
