@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from outreach.extensions import db
 from outreach.models import Organisation, Role, User
+from outreach.models.users import password_hash_method
 from outreach.services.errors import InvalidInput
 from outreach.services.registration_input import clean_email
 
@@ -62,8 +63,8 @@ def create_user(
 
 
 @cache
-def _dummy_hash() -> str:
-    return generate_password_hash("not anybody's password", method="scrypt")
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not anybody's password", method=method)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -78,7 +79,7 @@ def authenticate(email: str, password: str) -> User | None:
         email = ""
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(password_hash_method()), password)
         return None
     if not user.check_password(password) or not user.is_active:
         return None

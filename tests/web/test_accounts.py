@@ -257,3 +257,11 @@ def test_too_many_login_attempts_get_a_friendly_429(database_url, make_user):
     finally:
         with limited.app_context():
             db.engine.dispose()
+
+
+def test_only_the_tests_lower_the_cost_of_password_hashes(make_user):
+    from config import Config, DevelopmentConfig, ProductionConfig
+
+    for config in (Config, DevelopmentConfig, ProductionConfig):
+        assert getattr(config, "PASSWORD_HASH_METHOD", "scrypt") == "scrypt"
+    assert make_user().password_hash.startswith("scrypt:1024:8:1$")
