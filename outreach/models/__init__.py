@@ -3,6 +3,7 @@
 from outreach.models.announcements import Announcement, Audience
 from outreach.models.applications import ApplicationStatus, PartnerApplication
 from outreach.models.audit import AuditEntry
+from outreach.models.campaigns import Campaign, CampaignKind, CampaignStatus
 from outreach.models.events import (
     DEFAULT_REMINDER_OFFSETS,
     DEFAULT_TIMEZONE,
@@ -19,12 +20,24 @@ from outreach.models.events import (
 )
 from outreach.models.mail import (
     ACCOUNT_KINDS,
+    BULK_KINDS,
     REVIEW_KINDS,
+    DeliveryProblem,
+    DeliveryReport,
     MessageKind,
     MessageStatus,
     OutboxMessage,
     Suppression,
     SuppressionReason,
+    SuppressionScope,
+)
+from outreach.models.newsletter import (
+    Contribution,
+    ContributionStatus,
+    IssueStatus,
+    NewsletterIssue,
+    Subscriber,
+    SubscriberStatus,
 )
 from outreach.models.organisations import Organisation
 from outreach.models.registrations import (
@@ -39,6 +52,7 @@ from outreach.models.users import ApiToken, Role, User
 __all__ = [
     "ACCOUNT_KINDS",
     "ACTIVE_STATUSES",
+    "BULK_KINDS",
     "DEFAULT_REMINDER_OFFSETS",
     "DEFAULT_TIMEZONE",
     "REVIEW_KINDS",
@@ -47,13 +61,22 @@ __all__ = [
     "ApplicationStatus",
     "Audience",
     "AuditEntry",
+    "Campaign",
+    "CampaignKind",
+    "CampaignStatus",
+    "Contribution",
+    "ContributionStatus",
+    "DeliveryProblem",
+    "DeliveryReport",
     "Event",
     "EventLanguage",
     "EventStatus",
     "EventTranslation",
+    "IssueStatus",
     "ManageToken",
     "MessageKind",
     "MessageStatus",
+    "NewsletterIssue",
     "Organisation",
     "OutboxMessage",
     "PartnerApplication",
@@ -63,8 +86,11 @@ __all__ = [
     "RegistrationStatus",
     "RegistrationWindow",
     "Role",
+    "Subscriber",
+    "SubscriberStatus",
     "Suppression",
     "SuppressionReason",
+    "SuppressionScope",
     "Topic",
     "User",
     "event_hosts",

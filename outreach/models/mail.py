@@ -6,10 +6,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.extensions import db
+from outreach.models.campaigns import Campaign
 from outreach.models.events import Event
 from outreach.models.registrations import Registration
 from outreach.models.types import UTCDateTime, str_enum, utcnow
@@ -36,6 +37,11 @@ class MessageKind(enum.StrEnum):
     # To the contact person of an organisation that asked to become a partner.
     APPLICATION_RECEIVED = "application_received"
     APPLICATION_DECLINED = "application_declined"
+    # Bulk mail: a campaign's message to one recipient (campaign_id set), and the
+    # double opt-in link to someone who subscribed to the newsletter.
+    CAMPAIGN = "campaign"
+    NEWSLETTER = "newsletter"
+    NEWSLETTER_CONFIRMATION = "newsletter_confirmation"
 
 
 # Kinds whose rows carry no event or registration (event_id and registration_id stay NULL).
@@ -45,8 +51,11 @@ ACCOUNT_KINDS = frozenset(
         MessageKind.USER_INVITATION,
         MessageKind.APPLICATION_RECEIVED,
         MessageKind.APPLICATION_DECLINED,
+        MessageKind.NEWSLETTER_CONFIRMATION,
     }
 )
+# Bulk kinds: they carry List-Unsubscribe and honour the suppression scope of their kind.
+BULK_KINDS = frozenset({MessageKind.CAMPAIGN, MessageKind.NEWSLETTER})
 # Kinds about an event, to a user rather than a registrant (registration_id stays NULL).
 REVIEW_KINDS = frozenset(
     {MessageKind.EVENT_SUBMITTED, MessageKind.CHANGES_REQUESTED, MessageKind.EVENT_PUBLISHED}
@@ -84,6 +93,9 @@ class OutboxMessage(db.Model):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registrations.id", ondelete="SET NULL"), index=True
     )
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
     # What the message needs beyond the rows it refers to (e.g. the manage token).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -101,6 +113,7 @@ class OutboxMessage(db.Model):
 
     event: Mapped[Event | None] = relationship()
     registration: Mapped[Registration | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.dedupe_key} {self.status.value}>"
@@ -109,16 +122,59 @@ class OutboxMessage(db.Model):
 class SuppressionReason(enum.StrEnum):
     HARD_BOUNCE = "hard_bounce"
     COMPLAINT = "complaint"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class SuppressionScope(enum.StrEnum):
+    """What an entry stops: all mail (a dead address), or one kind of bulk mail."""
+
+    ALL = "all"
+    OUTREACH = "outreach"
+    NEWSLETTER = "newsletter"
 
 
 class Suppression(db.Model):
-    """An address we must not send to again (it bounced hard, or its owner complained)."""
+    """An address we must not send (some kinds of) mail to again.
+
+    A hard bounce stops everything; an unsubscribe or a complaint stops bulk
+    mail of one scope, while mail about the person's own registration still goes.
+    """
 
     __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("email", "scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Lower-cased, as registrations store it.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    scope: Mapped[SuppressionScope] = mapped_column(
+        str_enum(SuppressionScope), default=SuppressionScope.ALL, server_default="all"
+    )
     reason: Mapped[SuppressionReason] = mapped_column(str_enum(SuppressionReason))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryProblem(enum.StrEnum):
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE = "soft_bounce"
+    COMPLAINT = "complaint"
+
+
+class DeliveryReport(db.Model):
+    """What came back after sending: a bounce (RFC 3464) or a provider's complaint report."""
+
+    __tablename__ = "delivery_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    problem: Mapped[DeliveryProblem] = mapped_column(str_enum(DeliveryProblem))
+    # "dsn" (a bounce message we fetched) or "webhook" (the provider told us).
+    source: Mapped[str] = mapped_column(String(20))
+    # The status code and diagnostic, e.g. "5.1.1 user unknown".
+    detail: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[OutboxMessage | None] = relationship()
