@@ -28,6 +28,7 @@ bench: install-dev translations ## Run the benchmarks in bench/ (not part of CI)
 	$(BIN)/python bench/rsvp.py
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/mail.py
+	$(BIN)/python bench/campaign.py
 
 lint: install-dev ## What CI checks besides the tests
 	$(BIN)/ruff check .

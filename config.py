@@ -63,8 +63,20 @@ class Config:
     MAIL_LEASE_SECONDS = _int("MAIL_LEASE_SECONDS", 300)
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
     MAIL_SMTP_TIMEOUT = _int("MAIL_SMTP_TIMEOUT", 30)
+    # Bulk mail's List-Unsubscribe offers mailto:<this> too when set (someone must read it).
+    MAIL_UNSUBSCRIBE_ADDRESS = os.environ.get("MAIL_UNSUBSCRIBE_ADDRESS") or None
     # The worker's scheduler (reminders) runs this often, in seconds.
     SCHEDULER_INTERVAL = _int("SCHEDULER_INTERVAL", 60)
+    # Delivery feedback. The provider's webhook (POST /hooks/delivery) exists only with a
+    # secret; `flask outreach bounces fetch` reads the bounce mailbox over IMAP with TLS
+    # (the host may carry a port: "imap.example.org:993").
+    DELIVERY_WEBHOOK_SECRET = os.environ.get("DELIVERY_WEBHOOK_SECRET") or None
+    BOUNCE_IMAP_HOST = os.environ.get("BOUNCE_IMAP_HOST") or None
+    BOUNCE_IMAP_USER = os.environ.get("BOUNCE_IMAP_USER") or None
+    BOUNCE_IMAP_PASSWORD = os.environ.get("BOUNCE_IMAP_PASSWORD") or None
+    BOUNCE_IMAP_FOLDER = os.environ.get("BOUNCE_IMAP_FOLDER", "INBOX")
+    # This many soft bounces to one address within 30 days suppress it like a hard bounce.
+    SOFT_BOUNCE_LIMIT = _int("SOFT_BOUNCE_LIMIT", 3)
 
     LANGUAGES = ("de", "en")
     BABEL_DEFAULT_LOCALE = "de"
@@ -90,6 +102,10 @@ class Config:
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
     # Partner applications (the public "become a partner" form), per client address.
     RATELIMIT_APPLY = os.environ.get("RATELIMIT_APPLY", "10 per hour")
+    # One-click unsubscribes: providers send many from few addresses.
+    RATELIMIT_UNSUBSCRIBE = os.environ.get("RATELIMIT_UNSUBSCRIBE", "120 per minute")
+    # Newsletter sign-ups (double opt-in) per client address.
+    RATELIMIT_NEWSLETTER = os.environ.get("RATELIMIT_NEWSLETTER", "10 per hour")
 
     # How long an emailed link to set a password works, in seconds.
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
@@ -99,6 +115,10 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     # Uploaded organisation logos (checked, re-encoded); default instance/uploads/logos.
     LOGO_DIR = os.environ.get("LOGO_DIR") or None
+    # Pictures of newsletter contributions; default instance/uploads/contributions.
+    CONTRIBUTION_IMAGE_DIR = os.environ.get("CONTRIBUTION_IMAGE_DIR") or None
+    # How long a newsletter confirmation (double opt-in) link works, in seconds.
+    NEWSLETTER_CONFIRMATION_MAX_AGE = _int("NEWSLETTER_CONFIRMATION_MAX_AGE", 7 * 24 * 3600)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_COOKIE_DAYS", 30))

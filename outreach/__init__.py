@@ -19,13 +19,19 @@ from outreach.database import configure_engine
 from outreach.desk.views import bp as desk_bp
 from outreach.dev.views import bp as dev_bp
 from outreach.errors import register_error_handlers
+from outreach.hooks.views import bp as hooks_bp
 from outreach.i18n import select_locale
 from outreach.manage.views import bp as manage_bp
+from outreach.newsletter.views import bp as newsletter_bp
+from outreach.partner.contributions import bp as contributions_bp
 from outreach.partner.views import bp as partner_bp
 from outreach.public.views import bp as public_bp
 from outreach.services.users import user_by_id
+from outreach.staff.campaigns import bp as staff_campaigns_bp
+from outreach.staff.newsletter import bp as staff_newsletter_bp
 from outreach.staff.views import bp as staff_bp
 from outreach.templating import register_template_helpers
+from outreach.unsubscribe.views import bp as unsubscribe_bp
 
 
 def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
@@ -70,6 +76,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(newsletter_bp)
+    app.register_blueprint(contributions_bp)
+    app.register_blueprint(staff_newsletter_bp)
+    app.register_blueprint(staff_campaigns_bp)
+    app.register_blueprint(hooks_bp)
+    app.register_blueprint(unsubscribe_bp)
     ext.csrf.exempt(api_bp)
     if app.config["DEV_TOOLS"]:
         app.register_blueprint(dev_bp)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import mailbox
 import sys
+import time
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -13,9 +16,20 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from outreach import demo
+from outreach.extensions import db
 from outreach.mail.worker import Worker
-from outreach.models import Event, MessageStatus, OutboxMessage, Role
-from outreach.services import account_links, api_tokens, mail_queue, reminders, scheduling, users
+from outreach.models import Campaign, CampaignStatus, Event, MessageStatus, OutboxMessage, Role
+from outreach.services import (
+    account_links,
+    api_tokens,
+    mail_queue,
+    reminders,
+    scheduling,
+    segments,
+    users,
+)
+from outreach.services import campaigns as campaign_service
+from outreach.services import delivery_feedback as feedback
 from outreach.services import events as event_service
 from outreach.services.errors import DomainError, InvalidInput
 
@@ -322,3 +336,199 @@ def _message_json(message: OutboxMessage) -> dict[str, object]:
         "created_at": message.created_at,
         "next_attempt_at": message.next_attempt_at,
     }
+
+
+@outreach_cli.group("bounces")
+def bounces_group() -> None:
+    """Read bounces and complaints into the suppression list."""
+
+
+@bounces_group.command("fetch")
+@with_appcontext
+def bounces_fetch_command() -> None:
+    """Process the unseen messages in the bounce mailbox (BOUNCE_IMAP_*) and mark them seen."""
+    try:
+        settings = feedback.MailboxSettings.from_config(current_app.config)
+        outcome = feedback.fetch_from_imap(settings)
+    except DomainError as error:
+        raise _click_error(error) from None
+    click.echo(_bounce_summary(outcome))
+
+
+@bounces_group.command("import")
+@click.argument("path", type=click.Path(exists=True, readable=True, path_type=Path))
+@with_appcontext
+def bounces_import_command(path: Path) -> None:
+    """Process the bounces and complaints in an mbox file, a Maildir or one .eml file."""
+    try:
+        outcome = feedback.import_mailbox(path)
+    except (OSError, mailbox.Error) as error:
+        raise click.ClickException(f"Cannot read {path}: {error}") from None
+    click.echo(_bounce_summary(outcome))
+
+
+def _bounce_summary(outcome: feedback.Outcome) -> str:
+    def number(count: int, one: str, many: str) -> str:
+        return f"{count} {one if count == 1 else many}"
+
+    return (
+        f"Read {number(outcome.messages, 'message', 'messages')}"
+        f" ({outcome.unrecognised} not a bounce or complaint about our mail): "
+        f"{number(outcome.recorded, 'report', 'reports')} recorded, "
+        f"{outcome.duplicates} already known; "
+        f"{number(outcome.suppressed, 'suppression', 'suppressions')} added."
+    )
+
+
+# -- campaigns -----------------------------------------------------------------------------
+
+WATCH_INTERVAL_SECONDS = 1.0
+
+
+@outreach_cli.group("campaign")
+def campaign_group() -> None:
+    """List, inspect, send and cancel campaigns."""
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    try:
+        return campaign_service.get_campaign(campaign_id)
+    except DomainError as error:
+        raise _click_error(error) from None
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes") if value else "-"
+
+
+@campaign_group.command("list")
+@click.option("--limit", default=50, show_default=True, help="Show at most this many.")
+@with_appcontext
+def campaign_list_command(limit: int) -> None:
+    """List the newest campaigns with their status and recipients."""
+    found = campaign_service.list_campaigns(limit=limit)
+    if not found:
+        click.echo("No campaigns.")
+        return
+    rows = [
+        [
+            str(campaign.id),
+            campaign.kind.value,
+            campaign.status.value,
+            str(campaign.recipients),
+            _when(campaign.scheduled_at),
+            campaign.name[:50],
+        ]
+        for campaign in found
+    ]
+    click.echo(_table(["id", "kind", "status", "recipients", "scheduled", "name"], rows))
+
+
+@campaign_group.command("show")
+@click.argument("campaign_id", type=int)
+@with_appcontext
+def campaign_show_command(campaign_id: int) -> None:
+    """Show a campaign: languages, audience and its size, schedule, and progress."""
+    campaign = _campaign(campaign_id)
+    click.echo(f"Campaign {campaign.id}: {campaign.name}")
+    click.echo(f"Kind: {campaign.kind.value}. Status: {campaign.status.value}.")
+    languages = ", ".join(sorted(campaign.texts or {})) or "-"
+    click.echo(f"Languages: {languages} (fallback {campaign.fallback_language}).")
+    click.echo(f"Audience: {json.dumps(campaign.segment, sort_keys=True)}")
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        click.echo(f"Recipients now: {_audience_size(campaign)}.")
+    click.echo(
+        f"Scheduled: {_when(campaign.scheduled_at)}. Started: {_when(campaign.started_at)}. "
+        f"Queued: {_when(campaign.enqueued_at)}. Cancelled: {_when(campaign.cancelled_at)}."
+    )
+    click.echo(_progress_line(campaign_service.progress(campaign)))
+
+
+def _audience_size(campaign: Campaign) -> int:
+    try:
+        segment = segments.Segment.from_dict(campaign.segment, verify=False)
+    except DomainError as error:
+        raise _click_error(error) from None
+    return segments.segment_size(segment, campaign.kind)
+
+
+def _progress_line(progress: campaign_service.CampaignProgress) -> str:
+    return (
+        f"{progress.total} messages: {progress.queued} queued, {progress.sending} sending, "
+        f"{progress.sent} sent, {progress.failed} failed, {progress.skipped} skipped."
+    )
+
+
+@campaign_group.command("send")
+@click.argument("campaign_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Follow the sending.")
+@with_appcontext
+def campaign_send_command(campaign_id: int, yes: bool, watch: bool) -> None:
+    """Queue a campaign now (with a progress bar), then follow the worker sending it."""
+    campaign = _campaign(campaign_id)
+    if campaign.status is CampaignStatus.CANCELLED:
+        raise click.ClickException(f"Campaign {campaign.id} is cancelled.")
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        size = _audience_size(campaign)
+        if not yes:
+            click.confirm(f"Send “{campaign.name}” to {size} people now?", abort=True)
+        try:
+            campaign = campaign_service.send_now(campaign, by=None)
+        except DomainError as error:
+            raise _click_error(error) from None
+    if campaign.status is not CampaignStatus.QUEUED:
+        _enqueue_with_bar(campaign)
+    click.echo(f"Campaign {campaign.id} is queued; the mail worker sends it.")
+    if watch:
+        _watch(campaign)
+
+
+def _enqueue_with_bar(campaign: Campaign) -> None:
+    expected = _audience_size(campaign)
+    with click.progressbar(length=max(expected, 1), label="Queueing", show_pos=True) as bar:
+
+        def moved(written: int) -> None:
+            bar.update(max(min(written, expected) - bar.pos, 0))
+
+        try:
+            added = campaign_service.enqueue(campaign, on_progress=moved)
+        except DomainError as error:
+            raise _click_error(error) from None
+        bar.update(max(expected - bar.pos, 0))
+    click.echo(f"Queued {added} message{'s' if added != 1 else ''}.")
+
+
+def _watch(campaign: Campaign) -> None:
+    """Print the counts whenever they change until nothing is queued or sending (or Ctrl-C)."""
+    shown = None
+    try:
+        while True:
+            db.session.rollback()  # a fresh snapshot each round
+            progress = campaign_service.progress(campaign)
+            line = _progress_line(progress)
+            if line != shown:
+                click.echo(line)
+                shown = line
+            if progress.queued + progress.sending == 0:
+                return
+            time.sleep(WATCH_INTERVAL_SECONDS)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching; the worker goes on sending.")
+
+
+@campaign_group.command("cancel")
+@click.argument("campaign_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def campaign_cancel_command(campaign_id: int, yes: bool) -> None:
+    """Cancel a campaign: what is not sent yet will not be."""
+    campaign = _campaign(campaign_id)
+    if not yes:
+        click.confirm(f"Cancel “{campaign.name}”? Messages not sent yet will not go.", abort=True)
+    try:
+        campaign = campaign_service.cancel(campaign, by=None)
+    except DomainError as error:
+        raise _click_error(error) from None
+    progress = campaign_service.progress(campaign)
+    click.echo(f"Campaign {campaign.id} is cancelled. {_progress_line(progress)}")

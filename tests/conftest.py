@@ -61,19 +61,27 @@ def _reset_postgresql(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session", params=_backends())
-def database_url(request, tmp_path_factory) -> str:
-    """A database with the migrated schema, one per backend for the whole run."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'outreach-test.sqlite'}"
-    else:
-        url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
-        _reset_postgresql(url)
+def migrated_sqlite(tmp_path_factory) -> str:
+    """A fresh SQLite file with the migrated schema; return its URL."""
+    return _migrated(f"sqlite:///{tmp_path_factory.mktemp('db') / 'outreach-test.sqlite'}")
+
+
+def _migrated(url: str) -> str:
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session", params=_backends())
+def database_url(request, tmp_path_factory) -> str:
+    """A database with the migrated schema, one per backend for the whole run."""
+    if request.param == "sqlite":
+        return migrated_sqlite(tmp_path_factory)
+    url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    _reset_postgresql(url)
+    return _migrated(url)
 
 
 def _empty_all_tables() -> None:

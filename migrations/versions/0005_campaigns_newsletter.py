@@ -121,6 +121,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_delivery_reports_outbox_id'), ['outbox_id'], unique=False)
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        # Room for "campaign:<id>:<the longest address>".
+        batch_op.alter_column('dedupe_key', existing_type=sa.String(length=200), type_=sa.String(length=300), existing_nullable=False)
         batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_outbox_campaign_id_campaigns'), 'campaigns', ['campaign_id'], ['id'], ondelete='SET NULL')
@@ -148,6 +150,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_outbox_campaign_id_campaigns'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_outbox_campaign_id'))
         batch_op.drop_column('campaign_id')
+        batch_op.alter_column('dedupe_key', existing_type=sa.String(length=300), type_=sa.String(length=200), existing_nullable=False)
 
     with op.batch_alter_table('delivery_reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_reports_outbox_id'))

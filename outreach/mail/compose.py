@@ -10,7 +10,9 @@ rows loaded using LOAD_OPTIONS.
 
 Each notify_* gets the letter its row needs: a Letter (a registrant, about
 an event), a UserLetter (a staff or partner user, about an event under
-review) or an AccountLetter (about an account or an application; no event).
+review), an AccountLetter (about an account, an application or a newsletter
+subscription; no event) or a BulkLetter (a campaign's or the newsletter's
+message to one person).
 """
 
 from __future__ import annotations
@@ -21,19 +23,21 @@ from typing import TypeVar
 
 from babel.dates import format_timedelta
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from outreach.extensions import db
 from outreach.mail.account_letter import AccountLetter
+from outreach.mail.bulk_letter import BulkLetter, issue_url, newsletter_text
 from outreach.mail.letter import Letter, MailSettings, paragraphs
 from outreach.mail.mime import ComposedMessage, HeaderRefused
 from outreach.mail.user_letter import UserLetter
 from outreach.models import (
     ACCOUNT_KINDS,
     ACTIVE_STATUSES,
+    BULK_KINDS,
     REVIEW_KINDS,
     Announcement,
     ApplicationStatus,
@@ -43,10 +47,12 @@ from outreach.models import (
     OutboxMessage,
     PartnerApplication,
     RegistrationStatus,
+    Subscriber,
+    SubscriberStatus,
     User,
     utcnow,
 )
-from outreach.services import account_links
+from outreach.services import account_links, campaign_text, newsletter
 from outreach.services.registrations import waitlist_position
 
 Row = TypeVar("Row")
@@ -56,6 +62,7 @@ __all__ = ["LOAD_OPTIONS", "ComposedMessage", "Superseded", "Unsendable", "compo
 # What compose() reads, for the worker to load a batch of rows in a few queries.
 LOAD_OPTIONS = (
     selectinload(OutboxMessage.registration),
+    selectinload(OutboxMessage.campaign),
     selectinload(OutboxMessage.event).selectinload(Event.translations),
     selectinload(OutboxMessage.event).selectinload(Event.hosts),
     selectinload(OutboxMessage.event).selectinload(Event.topics),
@@ -88,8 +95,10 @@ def compose(message: OutboxMessage, *, now: datetime | None = None) -> ComposedM
         raise Unsendable(str(problem)) from problem
 
 
-def _letter_class(message: OutboxMessage) -> type[Letter | AccountLetter]:
-    """What the row is about: an account, an event told to a user, or a registration."""
+def _letter_class(message: OutboxMessage) -> type[Letter | AccountLetter | BulkLetter]:
+    """What the row is about: a campaign, an account, an event told to a user, or a registration."""
+    if message.kind in BULK_KINDS:
+        return BulkLetter
     if message.kind in ACCOUNT_KINDS:
         return AccountLetter
     if message.kind not in REVIEW_KINDS and message.registration is None:
@@ -362,6 +371,91 @@ def notify_application_declined(letter: AccountLetter) -> ComposedMessage:
     )
 
 
+def notify_newsletter_confirmation(letter: AccountLetter) -> ComposedMessage:
+    """Send the link that makes a newsletter subscription active (double opt-in)."""
+    subscriber = _row(Subscriber, (letter.message.payload or {}).get("subscriber"), "subscriber")
+    if subscriber.status is not SubscriberStatus.PENDING:
+        raise Superseded(f"the subscription is {subscriber.status.value} now")
+    if newsletter.subscriber_for_token(letter.token or "") is None:
+        raise Superseded("the confirmation link has expired")
+    max_age = current_app.config.get(
+        "NEWSLETTER_CONFIRMATION_MAX_AGE", newsletter.DEFAULT_CONFIRMATION_MAX_AGE
+    )
+    return letter.write(
+        "newsletter_confirmation",
+        subject=_(
+            "Please confirm your subscription to the %(site)s newsletter",
+            site=letter.settings.site_name,
+        ),
+        link=newsletter.confirmation_url(letter.token or ""),
+        days=ngettext("%(num)d day", "%(num)d days", max(max_age // 86400, 1)),
+    )
+
+
+# -- bulk mail: campaigns and the newsletter ------------------------------------
+
+
+def _still_wanted(letter: BulkLetter) -> None:
+    """Raise Unsendable without a campaign, Superseded when the message is no longer wanted."""
+    if letter.campaign is None:
+        raise Unsendable("the campaign no longer exists")
+    reason = letter.stale_reason()
+    if reason is not None:
+        raise Superseded(reason)
+
+
+def _campaign_message(letter: BulkLetter) -> ComposedMessage:
+    """The campaign's text in the recipient's version, with its placeholders filled in."""
+    version = letter.version()
+    if version is None:
+        raise Unsendable("the campaign has no text to send")
+    locale, text = version
+    subject, body = text["subject"], text.get("body") or ""
+    context = campaign_text.context_for(
+        letter.recipient(),
+        campaign=letter.campaign,
+        unsubscribe_url=letter.unsubscribe_url,
+        preferences_url=letter.preferences_url,
+        manage_url=letter.manage_url_if_used(subject, body),
+    )
+    try:
+        rendered = campaign_text.render(subject, body, context)
+    except campaign_text.CampaignTextError as problem:
+        raise Unsendable(f"the text cannot be written: {problem.message}") from problem
+    with letter.speaking(locale):
+        return letter.write(
+            "campaign",
+            subject=rendered.subject,
+            content_html=rendered.html,
+            content_text=rendered.text,
+        )
+
+
+def notify_campaign(letter: BulkLetter) -> ComposedMessage:
+    """Send a campaign's message: the staff's text for the person, with a way out."""
+    _still_wanted(letter)
+    return _campaign_message(letter)
+
+
+def notify_newsletter(letter: BulkLetter) -> ComposedMessage:
+    """Send the newsletter issue the campaign carries (or, without one, the campaign's text)."""
+    _still_wanted(letter)
+    issue = letter.issue()
+    if issue is None:
+        return _campaign_message(letter)
+    locale = letter.message.language
+    content = newsletter_text(issue, locale)
+    with letter.speaking(locale):
+        return letter.write(
+            "newsletter",
+            subject=content.subject,
+            intro_html=content.intro_html,
+            intro_text=content.intro_text,
+            items=content.items,
+            web_url=issue_url(issue, letter.settings.calendar.base_url),
+        )
+
+
 NOTIFIERS: dict[MessageKind, Callable[..., ComposedMessage]] = {
     MessageKind.REGISTRATION_CONFIRMED: notify_registration_confirmed,
     MessageKind.REGISTRATION_WAITLISTED: notify_registration_waitlisted,
@@ -379,4 +473,7 @@ NOTIFIERS: dict[MessageKind, Callable[..., ComposedMessage]] = {
     MessageKind.ANNOUNCEMENT: notify_announcement,
     MessageKind.APPLICATION_RECEIVED: notify_application_received,
     MessageKind.APPLICATION_DECLINED: notify_application_declined,
+    MessageKind.NEWSLETTER_CONFIRMATION: notify_newsletter_confirmation,
+    MessageKind.CAMPAIGN: notify_campaign,
+    MessageKind.NEWSLETTER: notify_newsletter,
 }

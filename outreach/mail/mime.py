@@ -174,6 +174,77 @@ def transactional_headers(
     ]
 
 
+# What a List-Unsubscribe entry may hold: RFC 3986 URI characters, no "<", ">", "," or space.
+_URI_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+;=%"
+)
+
+
+def _bracketed_uri(uri: str) -> str:
+    if not uri or not _URI_CHARACTERS.issuperset(uri):
+        raise HeaderRefused("a List-Unsubscribe address holds characters a URI may not")
+    return f"<{uri}>"
+
+
+def list_unsubscribe_header(https_url: str, mailto: str | None = None) -> str:
+    """``List-Unsubscribe`` (RFC 2369) with the link and, if given, a mailto address.
+
+    One entry a line: a token for a long address makes each entry long, and
+    a header line must stay within 998 characters.
+    """
+    if not https_url.startswith(("https://", "http://")):
+        raise HeaderRefused("the List-Unsubscribe link must be an http(s) URL")
+    entries = [_bracketed_uri(https_url)]
+    if mailto:
+        entries.append(_bracketed_uri(mailto))
+    return f"List-Unsubscribe: {(',' + CRLF + ' ').join(entries)}{CRLF}"
+
+
+def list_id_header(description: str, list_id: str) -> str:
+    """``List-Id`` (RFC 2919): ``"description" <list-id>``; the description only if plain ASCII."""
+    if not list_id.isascii() or not all(part.isalnum() or part in "-." for part in list_id):
+        raise HeaderRefused("a List-Id is letters, digits, dots and hyphens")
+    description = display_name(description)
+    if description and description.isascii():
+        return plain_header("List-Id", f'"{description}" <{list_id}>')
+    return plain_header("List-Id", f"<{list_id}>")
+
+
+def bulk_headers(
+    *,
+    sender: tuple[str, str],
+    recipient: tuple[str, str],
+    subject: str,
+    date: str,
+    message_id: str,
+    language: str,
+    list_id: str,
+    list_unsubscribe: str,
+) -> list[str]:
+    """The header lines of a campaign or newsletter message, in order.
+
+    ``list_id`` and ``list_unsubscribe`` are ready header lines
+    (list_id_header, list_unsubscribe_header); List-Unsubscribe-Post makes the
+    link a one-click unsubscribe (RFC 8058). Precedence: bulk and the
+    out-of-office suppression keep auto-responders quiet, while delivery
+    reports (bounces) still come back.
+    """
+    return [
+        address_header("From", *sender),
+        address_header("To", *recipient),
+        text_header("Subject", subject),
+        plain_header("Date", date),
+        plain_header("Message-ID", message_id),
+        list_id,
+        list_unsubscribe,
+        plain_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        plain_header("Precedence", "bulk"),
+        plain_header("Auto-Submitted", "auto-generated"),
+        plain_header("X-Auto-Response-Suppress", "OOF, AutoReply"),
+        plain_header("Content-Language", language),
+    ]
+
+
 def _part(headers: list[str], body: str) -> str:
     return "".join(header + CRLF for header in headers) + CRLF + body
 

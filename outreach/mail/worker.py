@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,9 +33,16 @@ from outreach.database import begin_write
 from outreach.extensions import db
 from outreach.mail.compose import LOAD_OPTIONS, Superseded, Unsendable, compose
 from outreach.mail.rate import MachineRateLimiter
-from outreach.mail.suppression import suppress, suppressed_among
+from outreach.mail.suppression import blocking_scope, suppress, suppression_scopes
 from outreach.mail.transports import DeliveryError, Transport, transport_for
-from outreach.models import MessageStatus, OutboxMessage, SuppressionReason, utcnow
+from outreach.models import (
+    MessageStatus,
+    OutboxMessage,
+    SuppressionReason,
+    SuppressionScope,
+    utcnow,
+)
+from outreach.services.campaigns import enqueue_due as enqueue_due_campaigns
 from outreach.services.reminders import enqueue_due_reminders
 
 log = logging.getLogger(__name__)
@@ -228,7 +236,7 @@ class Worker:
             self._connection = None
 
     def _process(self, remaining: list[OutboxMessage], tally: Tally) -> None:
-        suppressed = suppressed_among({message.recipient for message in remaining})
+        suppressed = suppression_scopes(message.recipient for message in remaining)
         while remaining:
             if self.stopping.is_set() or not self._lease_left():
                 self._release(remaining)
@@ -256,11 +264,12 @@ class Worker:
         """
         return self.lease_ends is None or utcnow() < self.lease_ends - self.lease / 4
 
-    def _deliver(self, message, sender, suppressed: set[str], tally: Tally) -> bool:
+    def _deliver(
+        self, message, sender, suppressed: dict[str, set[SuppressionScope]], tally: Tally
+    ) -> bool:
         """Send one message; record the outcome; return True if the connection is gone."""
         now = utcnow()
-        if message.recipient.lower() in suppressed:
-            self._failed(message, "suppressed: this address bounced before")
+        if self._skip_suppressed(message, suppressed.get(message.recipient.lower(), ())):
             tally.add("suppressed")
             return False
         try:
@@ -283,7 +292,8 @@ class Worker:
         except DeliveryError as error:
             if error.hard_bounce:
                 self._suppress(message.recipient, error.reason)
-                suppressed.add(message.recipient.lower())  # later rows of this batch too
+                # Later rows of this batch to the address stop too.
+                suppressed.setdefault(message.recipient.lower(), set()).add(SuppressionScope.ALL)
                 self._failed(message, f"hard bounce: {error.reason}")
                 tally.add("bounced")
             elif error.permanent:
@@ -295,6 +305,28 @@ class Worker:
         self._sent(message, composed.message_id, utcnow())
         tally.add("sent")
         return False
+
+    def _skip_suppressed(self, message: OutboxMessage, scopes: Iterable[SuppressionScope]) -> bool:
+        """Record the row as not sent if its address is on the list for it; say whether it was.
+
+        A dead address (scope ALL) fails the message, as a bounce would; an
+        unsubscription skips bulk mail of its kind only. A test send goes to
+        the staff member who asked for it, whatever they unsubscribed from.
+        """
+        scope = blocking_scope(scopes, message.kind)
+        if scope is None:
+            return False
+        if scope is SuppressionScope.ALL:
+            self._failed(message, "suppressed: this address bounced before")
+            return True
+        if (message.payload or {}).get("test") is True:
+            return False
+        self._record(
+            message.id,
+            status=MessageStatus.SKIPPED,
+            last_error=f"suppressed: the recipient does not want {scope.value} mail",
+        )
+        return True
 
     def _suppress(self, address: str, reason: str) -> None:
         try:
@@ -340,11 +372,13 @@ class Worker:
         log.info("mail worker %s stopped", self.worker_id)
 
     def schedule(self) -> int:
-        """The scheduler step: queue the reminders that are due."""
-        with self.app.app_context():
-            try:
-                return enqueue_due_reminders()
-            except Exception:  # a failed step is retried at the next interval
-                log.exception("scheduling reminders failed")
-                db.session.rollback()
-                return 0
+        """The scheduler step: queue the reminders and the campaigns that are due."""
+        queued = 0
+        for step in (enqueue_due_reminders, enqueue_due_campaigns):
+            with self.app.app_context():
+                try:
+                    queued += step()
+                except Exception:  # a failed step is retried at the next interval
+                    log.exception("scheduler step %s failed", step.__name__)
+                    db.session.rollback()
+        return queued

@@ -86,7 +86,7 @@ class OutboxMessage(db.Model):
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(16))
     # Unique per message owed, e.g. "registration_confirmed:42": enqueuing twice is a no-op.
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL"), index=True
     )

@@ -15,7 +15,15 @@ from sqlalchemy.orm import joinedload
 
 from outreach.database import begin_write
 from outreach.extensions import db
-from outreach.models import MessageKind, MessageStatus, OutboxMessage, Suppression, utcnow
+from outreach.mail.suppression import is_suppressed
+from outreach.models import (
+    MessageKind,
+    MessageStatus,
+    OutboxMessage,
+    Suppression,
+    SuppressionScope,
+    utcnow,
+)
 from outreach.services.errors import MessageNotFound, MessageNotRetryable
 
 
@@ -111,7 +119,7 @@ def retry(message_id: int, *, now: datetime | None = None) -> OutboxMessage:
             raise MessageNotFound()
         if message.status is not MessageStatus.FAILED:
             raise MessageNotRetryable()
-        if _is_suppressed(message.recipient):
+        if is_suppressed(message.recipient, message.kind):
             raise MessageNotRetryable(
                 str(
                     _l(
@@ -144,7 +152,10 @@ def retry_all_failed(*, now: datetime | None = None) -> int:
             update(OutboxMessage)
             .where(
                 OutboxMessage.status == MessageStatus.FAILED,
-                func.lower(OutboxMessage.recipient).not_in(select(Suppression.email)),
+                func.lower(OutboxMessage.recipient).not_in(
+                    # Dead addresses; the worker skips bulk mail to the unsubscribed itself.
+                    select(Suppression.email).where(Suppression.scope == SuppressionScope.ALL)
+                ),
             )
             .values(
                 status=MessageStatus.QUEUED,
@@ -160,10 +171,3 @@ def retry_all_failed(*, now: datetime | None = None) -> int:
         db.session.rollback()
         raise
     return result.rowcount
-
-
-def _is_suppressed(address: str) -> bool:
-    return (
-        db.session.scalar(select(Suppression.id).where(Suppression.email == address.lower()))
-        is not None
-    )

@@ -10,7 +10,6 @@ for the same picture, so browsers may cache it for a long time.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import tempfile
@@ -21,7 +20,6 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from outreach.database import begin_write
@@ -30,6 +28,7 @@ from outreach.models import Organisation, User
 from outreach.policy import can_edit_organisation
 from outreach.services import audit
 from outreach.services.errors import DomainError, InvalidInput
+from outreach.services.images import NotAnImage, reencode
 from outreach.services.registration_input import clean_email, has_control_characters
 
 MAX_NAME_LENGTH = 200
@@ -37,9 +36,6 @@ MAX_DESCRIPTION_LENGTH = 2000
 MAX_WEBSITE_LENGTH = 500
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 LOGO_SIZE = (512, 512)
-# Bigger pictures are refused before they are decoded (a small file can unpack to gigabytes).
-MAX_LOGO_PIXELS = 40_000_000
-LOGO_FORMATS = {"PNG", "JPEG", "WEBP"}
 LOGO_NAME = re.compile(r"^[0-9a-f]{32}\.(png|webp)$")
 PROFILE_FIELDS = ("name", "description", "website", "contact_email")
 
@@ -176,44 +172,16 @@ def _read_limited(stream: IO[bytes]) -> bytes:
     return data
 
 
-def _open_image(data: bytes) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise _refuse(_("This file is not an image we can read.")) from None
-    if image.format not in LOGO_FORMATS:
-        raise _refuse(_("Please upload a PNG, JPEG or WebP image."))
-    if image.width * image.height > MAX_LOGO_PIXELS:
-        raise _refuse(_("The image has too many pixels. Please make it smaller."))
-    try:
-        image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise _refuse(_("This file is not an image we can read.")) from None
-    return image
-
-
 def encode_logo(data: bytes) -> tuple[bytes, str]:
     """Return the logo in ``data`` re-encoded without metadata, and its file extension.
 
     PNG pictures stay PNG (lossless, for drawn logos); photos become WebP.
     Raises InvalidInput (key ``logo``) when ``data`` is not such an image.
     """
-    source = _open_image(data)
-    source_format = source.format
-    # Turn the picture upright before the orientation tag is dropped with the rest.
-    image = ImageOps.exif_transpose(source)
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    image = image.convert("RGBA" if has_alpha else "RGB")
-    image.thumbnail(LOGO_SIZE, Image.Resampling.LANCZOS)
-    # A fresh image carries no EXIF, ICC profile, text chunks or comments.
-    clean = Image.new(image.mode, image.size)
-    clean.paste(image)
-    output = io.BytesIO()
-    if source_format == "PNG":
-        clean.save(output, format="PNG", optimize=True)
-        return output.getvalue(), "png"
-    clean.save(output, format="WEBP", quality=85, method=4)
-    return output.getvalue(), "webp"
+    try:
+        return reencode(data, LOGO_SIZE)
+    except NotAnImage as problem:
+        raise _refuse(str(problem)) from None
 
 
 def _logo_name(org: Organisation, encoded: bytes, extension: str) -> str:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from outreach.services import dashboard
+from outreach.services import dashboard, delivery_feedback
 from outreach.services import mail_queue as queue
 from outreach.services.errors import MessageNotFound, MessageNotRetryable
 from outreach.staff.forms import ConfirmForm
+
+DELIVERY_PROBLEM = {
+    "hard_bounce": _l("Hard bounce"),
+    "soft_bounce": _l("Soft bounce"),
+    "complaint": _l("Complaint"),
+}
+REPORT_SOURCE = {"dsn": _l("bounce message"), "webhook": _l("provider")}
 
 
 def _render(*, problem: str | None = None, status: int = 200):
@@ -19,6 +27,9 @@ def _render(*, problem: str | None = None, status: int = 200):
             health=dashboard.mail_health(),
             retry_form=ConfirmForm(),
             problem=problem,
+            delivery_reports=delivery_feedback.latest_reports(),
+            problem_labels=DELIVERY_PROBLEM,
+            source_labels=REPORT_SOURCE,
         ),
         status,
     )

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import migrated_sqlite
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,6 +35,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # What a test waits for at most before Playwright gives up (milliseconds).
 TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """Browser tests check pages, not databases: they run on SQLite only.
+
+    Every service and view test runs on PostgreSQL as well; running the slow
+    browser journeys twice would only double their time.
+    """
+    return migrated_sqlite(tmp_path_factory)
 
 
 @pytest.fixture

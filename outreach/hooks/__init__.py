@@ -1,0 +1,1 @@
+"""Endpoints other systems call: the mail provider's delivery webhook."""

@@ -1,0 +1,1 @@
+"""Unsubscribe and mail preferences: pages a signed link opens, without an account."""
