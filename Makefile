@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Parallel test processes (pytest-xdist); each has its own databases.
+TEST_WORKERS ?= auto
 
 .PHONY: run test bench lint format translations extract-messages db-upgrade install install-dev \
         browser-deps clean
@@ -22,7 +24,7 @@ run: install translations db-upgrade ## Serve the app and its mail worker, demo 
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations browser-deps ## Run the whole suite (PostgreSQL too if TEST_DATABASE_URL is set)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install-dev translations ## Run the benchmarks in bench/ (not part of CI)
 	$(BIN)/python bench/rsvp.py

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 
 from config import TestingConfig, normalise_database_url
 from outreach import create_app
@@ -53,6 +53,29 @@ def _backends() -> list[str]:
     return backends
 
 
+def worker_suffix() -> str:
+    """``_gw0``, ``_gw1``, … under pytest-xdist (each worker has its own databases), else ''."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"_{worker}" if worker else ""
+
+
+def _own_postgresql_database(url: str) -> str:
+    """The URL of this xdist worker's own database next to ``url``, created if missing."""
+    suffix = worker_suffix()
+    if not suffix:
+        return url
+    name = f"{make_url(url).database}{suffix}"
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgresql(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
@@ -79,7 +102,7 @@ def database_url(request, tmp_path_factory) -> str:
     """A database with the migrated schema, one per backend for the whole run."""
     if request.param == "sqlite":
         return migrated_sqlite(tmp_path_factory)
-    url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    url = _own_postgresql_database(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
     _reset_postgresql(url)
     return _migrated(url)
 

@@ -15,8 +15,10 @@ from sqlalchemy.engine import make_url
 from config import TestingConfig
 from outreach import create_app
 from outreach.extensions import db
+from tests.conftest import worker_suffix
 
-THROWAWAY_POSTGRESQL_DATABASE = "outreach_test_svc_migr"
+# One per xdist worker, so parallel runs never drop each other's database.
+THROWAWAY_POSTGRESQL_DATABASE = f"outreach_test_svc_migr{worker_suffix()}"
 
 
 def schema_differences(connection) -> list:
