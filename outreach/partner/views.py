@@ -32,7 +32,7 @@ from outreach.policy import (
 )
 from outreach.services import organisations, review
 from outreach.services.errors import InvalidInput
-from outreach.services.event_editing import NotAllowed, create_event, update_event
+from outreach.services.event_editing import NotAllowed
 from outreach.workspace import queries
 from outreach.workspace.event_form import EventForm
 
@@ -119,12 +119,8 @@ def new_event():
     form = EventForm.for_new(current_user)
     if not form.is_submitted():
         return _form_page(form)
-    if not form.validate():
-        return _form_page(form, status=422)
-    try:
-        event = create_event(form.to_input(), by=current_user)
-    except InvalidInput as problem:
-        form.show_errors(problem)
+    event = form.save(current_user)
+    if event is None:
         return _form_page(form, status=422)
     flash(_("Your event is saved as a draft. Submit it for review when it is ready."), "success")
     return redirect(url_for("partner.event", event_id=event.id), code=303)
@@ -139,15 +135,12 @@ def edit_event(event_id: int):
     form = EventForm.for_event(event, current_user)
     if not form.is_submitted():
         return _form_page(form, event)
-    if not form.validate():
-        return _form_page(form, event, status=422)
     try:
-        update_event(event, form.to_input(), by=current_user)
-    except InvalidInput as problem:
-        form.show_errors(problem)
-        return _form_page(form, event, status=422)
+        saved = form.save(current_user, event)
     except NotAllowed:
         return _not_editable()
+    if saved is None:
+        return _form_page(form, event, status=422)
     flash(_("Your changes are saved."), "success")
     return redirect(url_for("partner.event", event_id=event_id), code=303)
 

@@ -13,7 +13,7 @@ from outreach.policy import can_check_in, can_edit, can_review, can_see_registra
 from outreach.services import dashboard, review, scheduling
 from outreach.services.dashboard import EventDetails, EventSearch
 from outreach.services.errors import DomainError, InvalidInput
-from outreach.services.event_editing import NotAllowed, create_event, update_event
+from outreach.services.event_editing import NotAllowed
 from outreach.staff.audit_log import readable_history
 from outreach.staff.forms import CancelEventForm, ConfirmForm, RequestChangesForm
 from outreach.workspace.event_form import EventForm
@@ -156,12 +156,8 @@ def new_event():
     form = EventForm.for_new(current_user)
     if not form.is_submitted():
         return _form_page(form)
-    if not form.validate():
-        return _form_page(form, status=422)
-    try:
-        event = create_event(form.to_input(), by=current_user)
-    except InvalidInput as problem:
-        form.show_errors(problem)
+    event = form.save(current_user)
+    if event is None:
         return _form_page(form, status=422)
     if request.form.get("then") != "publish":
         flash(_("The event is saved as a draft."), "success")
@@ -187,15 +183,12 @@ def edit_event(event_id: int):
     form = EventForm.for_event(event, current_user)
     if not form.is_submitted():
         return _form_page(form, event)
-    if not form.validate():
-        return _form_page(form, event, status=422)
     try:
-        update_event(event, form.to_input(), by=current_user)
-    except InvalidInput as problem:
-        form.show_errors(problem)
-        return _form_page(form, event, status=422)
+        saved = form.save(current_user, event)
     except NotAllowed:
         return _not_editable()
+    if saved is None:
+        return _form_page(form, event, status=422)
     flash(_("Your changes are saved."), "success")
     return redirect(url_for("staff.event", event_id=event_id), code=303)
 

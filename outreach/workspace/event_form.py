@@ -40,7 +40,14 @@ from outreach.models import DEFAULT_TIMEZONE, Event, RegistrationQuestion, User
 from outreach.policy import is_staff
 from outreach.public.forms import MultiCheckboxField
 from outreach.services.errors import InvalidInput
-from outreach.services.event_editing import MAX_CAPACITY, MAX_GUESTS, MAX_QUESTIONS, EventInput
+from outreach.services.event_editing import (
+    MAX_CAPACITY,
+    MAX_GUESTS,
+    MAX_QUESTIONS,
+    EventInput,
+    create_event,
+    update_event,
+)
 from outreach.workspace import choices, queries
 from outreach.workspace import question_rows as rows
 from outreach.workspace.choices import language_name, text_direction
@@ -342,6 +349,22 @@ class EventForm(FlaskForm):
                 self.form_errors.append(message)
             else:
                 field.errors = [*field.errors, message]
+
+    def save(self, by: User, event: Event | None = None) -> Event | None:
+        """Create (or change ``event``) from what was submitted; None when it is refused.
+
+        A refusal leaves its messages on the form and nothing in the database.
+        NotAllowed (the event may not be changed by ``by``) is left to the caller.
+        """
+        if not self.validate():
+            return None
+        try:
+            if event is None:
+                return create_event(self.to_input(), by=by)
+            return update_event(event, self.to_input(), by=by)
+        except InvalidInput as problem:
+            self.show_errors(problem)
+            return None
 
     def fields_in_order(self) -> list[Field]:
         """The visible fields in the order the page shows them (for the error summary)."""
