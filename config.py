@@ -111,6 +111,9 @@ class Config:
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
     INVITATION_MAX_AGE = _int("INVITATION_MAX_AGE", 7 * 24 * 3600)
 
+    # Public forms sent back sooner than this after they were shown are shown again
+    # (a time trap for robots, outreach/public/robot_trap.py); 0 turns it off.
+    FORM_MIN_SECONDS = float(os.environ.get("FORM_MIN_SECONDS", "2"))
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     MAX_CONTENT_LENGTH = 1024 * 1024
     # Uploaded organisation logos (checked, re-encoded); default instance/uploads/logos.
@@ -143,6 +146,8 @@ class TestingConfig(Config):
     # scrypt at a fraction of its cost: hundreds of test users, same code path.
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105  (a method name, no secret)
     RATELIMIT_ENABLED = False
+    # Test clients send forms at once; tests of the time trap turn it on.
+    FORM_MIN_SECONDS = 0.0
     BASE_URL = "http://outreach.test"
     MAIL_SERVER = None
 

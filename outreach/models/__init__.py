@@ -40,6 +40,7 @@ from outreach.models.newsletter import (
     SubscriberStatus,
 )
 from outreach.models.organisations import Organisation
+from outreach.models.privacy import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from outreach.models.registrations import (
     ACTIVE_STATUSES,
     ManageToken,
@@ -80,6 +81,9 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "PartnerApplication",
+    "PrivacyRequest",
+    "PrivacyRequestKind",
+    "PrivacyRequestStatus",
     "QuestionKind",
     "Registration",
     "RegistrationQuestion",

@@ -35,6 +35,7 @@ class PartnerApplication(db.Model):
     # The language the applicant used, for the replies.
     language: Mapped[str] = mapped_column(String(16))
     consent_version: Mapped[str] = mapped_column(String(40))
+    consent_language: Mapped[str | None] = mapped_column(String(16))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     status: Mapped[ApplicationStatus] = mapped_column(

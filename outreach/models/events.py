@@ -131,6 +131,9 @@ class Event(db.Model):
         JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS)
     )
     # Review: what staff asked to change last, and when the event moved on.
+    # Days after the event ends until its registrations are anonymised; None: the
+    # configured default (RETENTION_DAYS).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     review_comment: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -42,6 +42,8 @@ class MessageKind(enum.StrEnum):
     CAMPAIGN = "campaign"
     NEWSLETTER = "newsletter"
     NEWSLETTER_CONFIRMATION = "newsletter_confirmation"
+    # The link that confirms a data-protection request made on the public page.
+    PRIVACY_REQUEST = "privacy_request"
 
 
 # Kinds whose rows carry no event or registration (event_id and registration_id stay NULL).
@@ -52,6 +54,7 @@ ACCOUNT_KINDS = frozenset(
         MessageKind.APPLICATION_RECEIVED,
         MessageKind.APPLICATION_DECLINED,
         MessageKind.NEWSLETTER_CONFIRMATION,
+        MessageKind.PRIVACY_REQUEST,
     }
 )
 # Bulk kinds: they carry List-Unsubscribe and honour the suppression scope of their kind.
@@ -110,6 +113,8 @@ class OutboxMessage(db.Model):
     message_id: Mapped[str | None] = mapped_column(String(250))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when retention blanked the address, name, payload and error of a finished row.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event | None] = relationship()
     registration: Mapped[Registration | None] = relationship()
@@ -144,7 +149,8 @@ class Suppression(db.Model):
     __table_args__ = (UniqueConstraint("email", "scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Lower-cased, as registrations store it.
+    # Lower-cased, as registrations store it; after an erasure only a salted hash
+    # ("hmac-sha256:<hex>", see outreach/mail/suppression.py) that still honours the entry.
     email: Mapped[str] = mapped_column(String(254), index=True)
     scope: Mapped[SuppressionScope] = mapped_column(
         str_enum(SuppressionScope), default=SuppressionScope.ALL, server_default="all"

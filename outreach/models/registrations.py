@@ -70,7 +70,9 @@ class Registration(db.Model):
     status: Mapped[RegistrationStatus] = mapped_column(str_enum(RegistrationStatus))
     # {str(question_id): str | list[str] | bool}
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Which consent text the person saw (outreach/services/consent.py), in which language, when.
     consent_version: Mapped[str] = mapped_column(String(40))
+    consent_language: Mapped[str | None] = mapped_column(String(16))
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set when the person joined the waitlist; kept after a promotion as history.
     waitlist_seq: Mapped[int | None] = mapped_column(Integer)
@@ -78,6 +80,9 @@ class Registration(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when retention or an erasure removed the person: name, address and answers are
+    # gone; status, guests and attendance stay for the event's statistics.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set at the door; who let the person in stays for the record.
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_by_id: Mapped[int | None] = mapped_column(
