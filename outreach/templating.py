@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from outreach.calendar.components import CalendarSettings
 from outreach.calendar.links import google_calendar_url, outlook_calendar_url, webcal_url
 from outreach.models import Event
+from outreach.rich_text import render_markdown
 
 
 def _locale() -> str:
@@ -113,3 +114,5 @@ def register_template_helpers(app: Flask) -> None:
         google_calendar_link=google_calendar_link,
         outlook_calendar_link=outlook_calendar_link,
     )
+    # {{ text | markdown }}: rich text people wrote, as sanitised HTML (outreach.rich_text).
+    app.jinja_env.filters["markdown"] = render_markdown

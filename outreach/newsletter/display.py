@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import format_date, get_locale
 
 from outreach.models import Contribution, NewsletterIssue
-from outreach.services.campaign_text import markdown_html
+from outreach.rich_text import render_markdown
 from outreach.services.contributions import title_of
 from outreach.translation import pick_translation
 
@@ -40,6 +40,6 @@ def helpers() -> dict[str, Any]:
         "issue_title": issue_title,
         "issue_date": issue_date,
         "contribution_title": contribution_title,
-        # Markdown as readers will see it: sanitised HTML, no placeholders.
-        "markdown_html": markdown_html,
+        # Markdown as readers will see it: sanitised HTML, no placeholders (also `| markdown`).
+        "markdown_html": render_markdown,
     }

@@ -7,8 +7,8 @@ such as ``{{ first_name }}`` or ``{{ event.title }}``. Rendering goes:
    escaped for Markdown on the way in (and URLs are our own, checked to be
    plain), so a name can neither format text nor add HTML;
 2. markdown-it turns the Markdown into HTML; raw HTML the author wrote passes;
-3. nh3 keeps a small allow-list of tags (p, br, strong, em, a[href], ul, ol,
-   li, h2, h3, blockquote) and drops everything else;
+3. nh3 keeps the allow-list of ``outreach.rich_text`` (p, br, strong, em,
+   a[href], ul, ol, li, headings, blockquote, code) and drops everything else;
 4. a plain-text part is made from that HTML, links as "text (url)".
 
 :func:`check_texts` runs at save time: an unknown placeholder, a template
@@ -27,7 +27,6 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 
-import nh3
 from babel.dates import format_date, format_time
 from flask import current_app
 from flask_babel import gettext as _
@@ -40,6 +39,9 @@ from markupsafe import Markup
 from outreach.calendar.components import CalendarSettings, event_page_url
 from outreach.extensions import db
 from outreach.models import Campaign, Event, Registration
+from outreach.rich_text import html_to_text as html_to_text  # the text part, re-exported
+from outreach.rich_text import render_markdown
+from outreach.rich_text import sanitise as _shared_sanitise
 from outreach.services.errors import DomainError
 from outreach.services.segments import Recipient
 
@@ -58,11 +60,6 @@ EVENT_ATTRIBUTES = ("title", "date", "url")
 TOP_LEVEL = frozenset(name.split(".")[0] for name in PLACEHOLDERS)
 URL_PLACEHOLDERS = frozenset({"manage_url", "unsubscribe_url", "preferences_url"})
 
-ALLOWED_TAGS = frozenset(
-    {"p", "br", "strong", "em", "a", "ul", "ol", "li", "h2", "h3", "blockquote"}
-)
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
-URL_SCHEMES = frozenset({"http", "https", "mailto"})
 MAX_SUBJECT_LENGTH = 200
 MAX_BODY_LENGTH = 50_000
 
@@ -111,9 +108,9 @@ def _markdown_escape(value: Any) -> Markup:
     if value is None:
         return Markup("")
     if isinstance(value, PlainUrl) and _PLAIN_URL.fullmatch(value):
-        return Markup(str(value))  # noqa: S704  (checked above: a plain http(s) URL)
+        return Markup(str(value))  # noqa: S704  (checked: a plain http(s) URL)  # nosec B704
     text = " ".join(str(value).split())
-    return Markup(_MARKDOWN_SPECIAL.sub(r"\\\1", text))  # noqa: S704  (escaped for Markdown)
+    return Markup(_MARKDOWN_SPECIAL.sub(r"\\\1", text))  # noqa: S704  (escaped)  # nosec B704
 
 
 def _plain(value: Any) -> str:
@@ -167,18 +164,9 @@ def _markdown() -> MarkdownIt:
 _MARKDOWN = _markdown()
 
 
-# Built once: making a cleaner costs more than cleaning a message with it.
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-    url_schemes=set(URL_SCHEMES),
-    link_rel=None,
-    strip_comments=True,
-)
-
-
 def _sanitise(html: str) -> str:
-    return _CLEANER.clean(html)
+    # The one allow-list (outreach.rich_text); the team's own mail needs no rel on links.
+    return _shared_sanitise(html, link_rel=None)
 
 
 # -- checking at save time -----------------------------------------------------------
@@ -360,7 +348,7 @@ def render(subject: str, body: str, context: Mapping[str, Any]) -> RenderedText:
     html = _sanitise(_MARKDOWN.render(markdown))
     return RenderedText(
         subject=" ".join(subject_text.split()),
-        html=Markup(html),  # noqa: S704  (sanitised by nh3 just above)
+        html=Markup(html),  # noqa: S704  (sanitised by nh3 just above)  # nosec B704
         text=html_to_text(html),
     )
 
@@ -423,108 +411,11 @@ def _date_in_words(start: datetime, language: str) -> str:
     )
 
 
-# -- the text part ---------------------------------------------------------------------
-
-
-class _TextWriter(HTMLParser):
-    """Sanitised campaign HTML as readable plain text."""
-
-    BLOCKS = frozenset({"p", "h2", "h3", "blockquote", "ul", "ol", "li"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[str, bool, bool]] = []  # (text, list item, after a list)
-        self.list_closed = False
-        self.line: list[str] = []
-        self.lists: list[list[Any]] = []  # [tag, next number]
-        self.marker = ""  # the open list item's "- " or "1. ", until its first text
-        self.item = False  # whether the open block began with a marker
-        self.quote = 0
-        self.links: list[str | None] = []
-        self.link_text: list[str] = []
-
-    def _end_block(self) -> None:
-        text = "".join(self.line).strip()
-        if text:
-            indent = "  " * max(len(self.lists) - 1, 0) if self.item else "  " * len(self.lists)
-            prefix = "> " * self.quote + indent
-            lines = (prefix + line.strip() for line in text.split("\n"))
-            self.blocks.append(("\n".join(lines), self.item, self.list_closed))
-            self.list_closed = False
-        self.line = []
-        self.item = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.BLOCKS:
-            self._end_block()
-        if tag == "blockquote":
-            self.quote += 1
-        elif tag in ("ul", "ol"):
-            start = dict(attrs).get("start") or "1"
-            self.lists.append([tag, int(start) if start.isdigit() else 1])
-        elif tag == "li":
-            self.marker = "- "
-            if self.lists and self.lists[-1][0] == "ol":
-                self.marker = f"{self.lists[-1][1]}. "
-                self.lists[-1][1] += 1
-        elif tag == "br":
-            self.line.append("\n")
-        elif tag == "a":
-            self.links.append(dict(attrs).get("href"))
-            self.link_text = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self.links:
-            href = self.links.pop()
-            text = "".join(self.link_text).strip()
-            if href and href.removeprefix("mailto:") != text:
-                self.line.append(f" ({href.removeprefix('mailto:')})" if text else href)
-        elif tag in self.BLOCKS:
-            self._end_block()
-            if tag == "blockquote":
-                self.quote = max(self.quote - 1, 0)
-            elif tag in ("ul", "ol") and self.lists:
-                self.lists.pop()
-                self.list_closed = not self.lists
-
-    def handle_data(self, data: str) -> None:
-        data = data.replace("\n", " ")
-        if not data.strip() and not "".join(self.line).strip():
-            return  # the line breaks between tags
-        if self.marker:
-            self.line.append(self.marker)
-            self.marker = ""
-            self.item = True
-        if self.links:
-            self.link_text.append(data)
-        self.line.append(data)
-
-    def result(self) -> str:
-        self._end_block()
-        parts: list[str] = []
-        previous_item = False
-        for text, item, after_list in self.blocks:
-            if parts:
-                # The items of a list belong together: no blank line between them.
-                together = item and previous_item and not after_list
-                parts.append("\n" if together else "\n\n")
-            parts.append(text)
-            previous_item = item
-        return "".join(parts) + "\n"
-
-
-def html_to_text(html: str) -> str:
-    """Write the plain-text part: paragraphs, lists with markers, links as "text (url)"."""
-    writer = _TextWriter()
-    writer.feed(html)
-    writer.close()
-    return writer.result()
-
-
 def markdown_html(markdown: str) -> Markup:
-    """Turn Markdown that is no template into sanitised HTML (steps 2 and 3 only).
+    """Turn Markdown that is no template into sanitised HTML (``rich_text.render_markdown``).
 
     For text that must not have placeholders filled in, such as partners'
-    newsletter contributions: ``{{ … }}`` in it stays as typed.
+    newsletter contributions: ``{{ … }}`` in it stays as typed. Raw HTML in it
+    is shown as text.
     """
-    return Markup(_sanitise(_MARKDOWN.render(markdown or "")))  # noqa: S704  (sanitised by nh3)
+    return render_markdown(markdown)
