@@ -1,4 +1,4 @@
-"""The login form."""
+"""The login form, the forgotten-password form, and the forms of the account pages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from outreach.public.robot_trap import RobotTrapMixin
 from outreach.services.registration_input import MAX_EMAIL_LENGTH
 from outreach.services.users import MIN_PASSWORD_LENGTH
 
@@ -37,7 +38,7 @@ class LoginForm(FlaskForm):
         self.form_errors.append(_l("Email or password is wrong."))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(RobotTrapMixin):
     email = EmailField(
         _l("Email address"),
         [DataRequired(_l("Please enter your email address."))],

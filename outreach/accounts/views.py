@@ -43,6 +43,10 @@ def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _password_reset_limit() -> str:
+    return current_app.config["RATELIMIT_PASSWORD_RESET"]
+
+
 def _next_page() -> str:
     target = request.args.get("next", "")
     return target if is_local_path(target) else url_for("accounts.account")
@@ -98,11 +102,14 @@ def account():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], scope="password-forgot")
+@limiter.limit(_password_reset_limit, methods=["POST"], scope="password-forgot")
 def forgot_password():
     form = ForgotPasswordForm()
     if not form.is_submitted():
         return render_template("accounts/forgot_password.html", form=form)
+    if form.filled_by_a_robot():
+        # Dropped without a word: the robot sees what a person would.
+        return render_template("accounts/forgot_password.html", form=None, sent=True)
     if not form.validate():
         return render_template("accounts/forgot_password.html", form=form), 422
     # The same answer whether or not the address has an account.
@@ -110,14 +117,19 @@ def forgot_password():
     return render_template("accounts/forgot_password.html", form=None, sent=True)
 
 
+# The link's token is in the address: no cache keeps the page, no other site learns it.
+PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 def _invalid_link():
-    return render_template("accounts/link_invalid.html"), 404
+    return render_template("accounts/link_invalid.html"), 404, PRIVATE_PAGE_HEADERS
 
 
 def _set_password_page(user: User, form: NewPasswordForm, *, invitation: bool, status: int = 200):
     return (
         render_template("accounts/set_password.html", form=form, user=user, invitation=invitation),
         status,
+        PRIVATE_PAGE_HEADERS,
     )
 
 

@@ -20,7 +20,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired
 
+from outreach.consent.links import consent_hint
 from outreach.public.forms import MultiCheckboxField
+from outreach.public.robot_trap import RobotTrapMixin
+from outreach.services import consent
 from outreach.services.applications import (
     MAX_CITY_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -68,7 +71,7 @@ class _ErrorsMixin:
                 field.errors = [message]
 
 
-class ApplicationForm(_ErrorsMixin, FlaskForm):
+class ApplicationForm(_ErrorsMixin, RobotTrapMixin):
     field_order = (
         "organisation_name",
         "website",
@@ -121,29 +124,15 @@ class ApplicationForm(_ErrorsMixin, FlaskForm):
         ),
         render_kw={"maxlength": MAX_DESCRIPTION_LENGTH, "rows": 8},
     )
+    # The label is the versioned consent text in the reader's language (application_form).
     consent = BooleanField(
-        _l(
-            "I agree that the details in this form (organisation, contact person, email "
-            "address, languages and description) are stored so that the team can review "
-            "this application and answer it by email. If it is accepted, the name, website "
-            "and description become the organisation's public profile."
-        ),
-        [
+        validators=[
             DataRequired(
                 _l("Please agree to how we use your data, or we cannot process your application.")
             )
         ],
     )
-    # A trap for robots: hidden from people and screen readers, so only a robot fills it in.
-    reference_code = StringField(
-        _l("Leave this field empty"),
-        render_kw={"autocomplete": "off", "tabindex": "-1"},
-    )
     submit = SubmitField(_l("Send the application"))
-
-    def filled_by_a_robot(self) -> bool:
-        """Return whether the hidden trap field holds anything."""
-        return bool((self.reference_code.data or "").strip())
 
     def to_input(self) -> ApplicationInput:
         return ApplicationInput(
@@ -162,6 +151,8 @@ def application_form(locale: str, **kwargs) -> ApplicationForm:
     """Return the application form with its language choices named in ``locale``."""
     form = ApplicationForm(**kwargs)
     form.languages.choices = partner_language_choices(locale)
+    form.consent.label.text = consent.current(consent.Purpose.PARTNER_APPLICATION, locale).text()
+    form.consent.description = consent_hint()
     return form
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
+from outreach.consent.links import consent_hint
 from outreach.models import Topic
 from outreach.public.forms import MultiCheckboxField, language_choices
+from outreach.public.robot_trap import RobotTrapMixin
+from outreach.services import consent
 from outreach.services.errors import InvalidInput
 from outreach.services.newsletter import SubscriptionInput
 from outreach.services.registration_input import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 
 
-class SubscribeForm(FlaskForm):
+class SubscribeForm(RobotTrapMixin):
     field_order = ("email", "name", "language", "interests", "consent")
 
     email = EmailField(
@@ -37,20 +39,9 @@ class SubscribeForm(FlaskForm):
         description=_l("Optional. Choose none to hear about everything."),
         invalid_choice_message=_l("Please choose topics from the list."),
     )
-    # The wording is versioned (NEWSLETTER_CONSENT_VERSION): a change needs a new version.
+    # The label is the versioned consent text in the reader's language (for_locale).
     consent = BooleanField(
-        _l(
-            "Yes, please send me the newsletter by email, about twice a year. I can "
-            "unsubscribe at any time with the link in every newsletter. I agree that my "
-            "address, name, language and topics are stored for this, together with the time "
-            "and the internet address of this consent as proof."
-        ),
-        [DataRequired(_l("Please agree, or we may not send you the newsletter."))],
-    )
-    # A trap for robots: hidden from people and screen readers, so only a robot fills it in.
-    homepage = StringField(
-        _l("Leave this field empty"),
-        render_kw={"autocomplete": "off", "tabindex": "-1"},
+        validators=[DataRequired(_l("Please agree, or we may not send you the newsletter."))]
     )
     submit = SubmitField(_l("Subscribe"))
 
@@ -62,15 +53,13 @@ class SubscribeForm(FlaskForm):
         form.interests.choices = [(topic.slug, topic.name_in(locale)) for topic in topics]
         if not form.is_submitted():
             form.language.data = locale
+        form.consent.label.text = consent.current(consent.Purpose.NEWSLETTER, locale).text()
+        form.consent.description = consent_hint()
         return form
 
     def fields_in_order(self) -> list[Field]:
         """The fields the error summary links to, in page order."""
         return [self._fields[name] for name in self.field_order]
-
-    def filled_by_a_robot(self) -> bool:
-        """Return whether the hidden trap field holds anything."""
-        return bool((self.homepage.data or "").strip())
 
     def to_input(self, *, consent_language: str, ip: str | None) -> SubscriptionInput:
         return SubscriptionInput(

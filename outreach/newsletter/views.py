@@ -81,8 +81,12 @@ def thanks():
     return render_template("newsletter/thanks.html")
 
 
+# The confirmation token is in the address: no cache keeps the page, no other site learns it.
+PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 def _link_invalid():
-    return render_template("newsletter/link_invalid.html"), 404
+    return render_template("newsletter/link_invalid.html"), 404, PRIVATE_PAGE_HEADERS
 
 
 @bp.get("/confirm/<token>")
@@ -90,12 +94,13 @@ def confirm(token: str):
     subscriber = newsletter.subscriber_for_token(token)
     if subscriber is None:
         return _link_invalid()
-    return render_template(
+    page = render_template(
         "newsletter/confirm.html",
         token=token,
         subscriber=subscriber,
         preferences=preferences_url(subscriber.email) if subscriber.is_active else None,
     )
+    return page, 200, PRIVATE_PAGE_HEADERS
 
 
 @bp.post("/confirm/<token>")

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
+from wtforms.widgets import Input
 
 _SALT = "outreach.robot-trap"
 
@@ -27,6 +28,17 @@ def _serializer() -> URLSafeSerializer:
 
 def _stamp_now() -> str:
     return _serializer().dumps(round(time.time(), 3))
+
+
+class _StampInput(Input):
+    """A hidden input that ``form.hidden_tag()`` leaves out: ``robot_trap(form)`` renders it.
+
+    (hidden_tag renders every field whose widget is a HiddenInput; the stamp
+    would stand twice on a page that uses both.)
+    """
+
+    input_type = "hidden"
+    validation_attrs: list[str] = []
 
 
 class RobotTrapMixin(FlaskForm):
@@ -42,7 +54,7 @@ class RobotTrapMixin(FlaskForm):
         _l("Leave this field empty"),
         render_kw={"autocomplete": "off", "tabindex": "-1"},
     )
-    rendered_at = HiddenField()
+    rendered_at = HiddenField(widget=_StampInput())
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

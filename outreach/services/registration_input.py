@@ -51,12 +51,24 @@ def has_unsafe_text_characters(text: str) -> bool:
     return has_control_characters(text.translate(_TEXT_LAYOUT))
 
 
+# Zero-width (non-)joiners are spelling in Persian and Kurdish names, not disguise.
+_JOINERS = str.maketrans("", "", "\u200c\u200d")
+
+
+def has_unsafe_name_characters(text: str) -> bool:
+    """Whether a one-line name holds line breaks, controls or invisible characters."""
+    # U+2028 and U+2029 are line breaks too, though not control characters.
+    if any(unicodedata.category(char) in {"Zl", "Zp"} for char in text):
+        return True
+    return has_control_characters(text.translate(_JOINERS))
+
+
 def clean_name(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError(_("Please enter your name."))
     # Names end up in mail headers: line breaks and invisible characters are refused.
     # Checked before spaces are collapsed, which would turn a line break into a space.
-    if has_control_characters(raw.strip()):
+    if has_unsafe_name_characters(raw.strip()):
         raise ValueError(_("The name contains characters we cannot use."))
     name = " ".join(raw.split())
     if len(name) > MAX_NAME_LENGTH:

@@ -13,7 +13,11 @@ from outreach.extensions import db
 from outreach.models import Organisation, Role, User
 from outreach.models.users import password_hash_method
 from outreach.services.errors import InvalidInput
-from outreach.services.registration_input import clean_email
+from outreach.services.registration_input import (
+    MAX_NAME_LENGTH,
+    clean_email,
+    has_unsafe_name_characters,
+)
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -40,6 +44,13 @@ def create_user(
     else:
         if db.session.scalar(select(User.id).where(User.email == email)):
             errors["email"] = _("A user with this email address exists already.")
+    # The name goes into mail headers: checked before spaces collapse a line break away.
+    name = name if isinstance(name, str) else ""
+    if has_unsafe_name_characters(name.strip()):
+        errors["name"] = _("The name contains characters we cannot use.")
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME_LENGTH:
+        errors["name"] = _("Please use at most %(n)d characters.", n=MAX_NAME_LENGTH)
     if len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = _("Please use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     organisation = None

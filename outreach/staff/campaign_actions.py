@@ -46,8 +46,7 @@ NOT_SENT_YET = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 # Whoever opens the preview's address on its own gets it sandboxed too: no script,
 # no plug-ins, no forms, no same-origin access; pictures from anywhere may show.
 PREVIEW_POLICY = (
-    "sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; "
-    "frame-ancestors 'self'"
+    "sandbox; default-src 'none'; img-src https: data:; style-src 'self'; frame-ancestors 'self'"
 )
 
 

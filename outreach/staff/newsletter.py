@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -220,6 +230,26 @@ def preview_email(issue_id: int):
     )
 
 
+# The email's HTML is framed from its own address with its own policy: a frame written
+# into the page (srcdoc) would inherit the page's, which refuses the email's inline styles.
+# Sandboxed like the campaign preview: no script, no forms, no same-origin access.
+EMAIL_FRAME_POLICY = (
+    "sandbox; default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; "
+    "frame-ancestors 'self'"
+)
+
+
+def preview_email_html(issue_id: int):
+    """Serve the HTML part of the email preview for the frame on the preview page."""
+    issue = _issue_or_404(issue_id)
+    mail = newsletter_preview.email_preview(issue, _version(), to=_user())
+    response = make_response(mail.html)
+    response.headers["Content-Security-Policy"] = EMAIL_FRAME_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def _send_page(issue: NewsletterIssue, form: SendForm, refusal: str = "", status: int = 200):
     return render_template(
         "staff/newsletter_send.html",
@@ -270,6 +300,7 @@ _ROUTES: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ),
     ("/<int:issue_id>/preview", "preview_web", preview_web, ("GET",)),
     ("/<int:issue_id>/preview/email", "preview_email", preview_email, ("GET",)),
+    ("/<int:issue_id>/preview/email.html", "preview_email_html", preview_email_html, ("GET",)),
     ("/<int:issue_id>/send", "send", send, ("GET", "POST")),
     ("/contributions/<int:contribution_id>", "review", review, ("GET", "POST")),
 ]

@@ -109,7 +109,7 @@ def test_the_form_is_in_english_on_request(client):
 def test_the_trap_field_is_hidden_from_people_and_screen_readers(client):
     html = page(client.get(FORM))
 
-    trap = html.one("input", name="reference_code")
+    trap = html.one("input", name="homepage")
     wrapper = trap.parent
     assert wrapper.attrs["aria-hidden"] == "true"
     assert "visually-hidden" in wrapper.attrs["class"].split()
@@ -226,7 +226,7 @@ def test_applying_needs_consent(client, outbox):
 
 
 def test_a_filled_trap_field_is_dropped_with_the_same_thanks(client, outbox):
-    response = client.post(FORM, data=form_data(reference_code="http://spam.example"))
+    response = client.post(FORM, data=form_data(homepage="http://spam.example"))
 
     assert response.status_code == 303
     assert response.headers["Location"].endswith(THANKS)
@@ -296,7 +296,7 @@ anything = st.one_of(
     ),
     st.sampled_from(["\x00", "\r\n", "\u202e", "\ufeff", "🙂" * 300, "-1", "https://", "de"]),
 )
-FIELDS = [*form_data(), "reference_code"]
+FIELDS = [*form_data(), "homepage"]
 _numbers = itertools.count()
 
 

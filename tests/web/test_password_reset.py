@@ -220,7 +220,7 @@ def test_forgot_password_is_throttled(database_url):
         TestingConfig,
         SQLALCHEMY_DATABASE_URI=database_url,
         RATELIMIT_ENABLED=True,
-        RATELIMIT_LOGIN="2 per minute",
+        RATELIMIT_PASSWORD_RESET="2 per minute",
     )
     try:
         client = limited.test_client()
