@@ -35,6 +35,7 @@ bench: install-dev translations ## Run the benchmarks in bench/ (not part of CI)
 lint: install-dev ## What CI checks besides the tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r . --severity-level medium
 
 format: install-dev
 	$(BIN)/ruff check --fix .
