@@ -84,6 +84,12 @@ class Config:
     LANGUAGE_COOKIE = "lang"
 
     SITE_NAME = os.environ.get("SITE_NAME", "Outreach")
+    # The address the privacy notice gives for data-protection questions (default: the sender).
+    PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT") or None
+    # Registrations are anonymised this many days after their event ended (an event may set
+    # its own period); finished outbox rows lose address and content after OUTBOX_RETENTION_DAYS.
+    RETENTION_DAYS = _int("RETENTION_DAYS", 90)
+    OUTBOX_RETENTION_DAYS = _int("OUTBOX_RETENTION_DAYS", 30)
     EVENTS_PER_PAGE = 12
     # Calendar feeds: how long cancelled and past events stay in them, and cache lifetime.
     CALENDAR_KEEP_DAYS = _int("CALENDAR_KEEP_DAYS", 30)
@@ -94,18 +100,27 @@ class Config:
     MANAGE_LINK_RESEND_MINUTES = _int("MANAGE_LINK_RESEND_MINUTES", 10)
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Counts in this process's memory, or shared by every process and machine with
+    # RATELIMIT_STORAGE_URI=redis://host:6379/0; while Redis is unreachable, in memory.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_API = os.environ.get("RATELIMIT_API", "120 per minute")
     RATELIMIT_API_WRITE = os.environ.get("RATELIMIT_API_WRITE", "20 per minute")
     # Login attempts per client address, successful ones included.
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    # "Forgot your password" requests per client address.
+    RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per minute")
+    # Registrations for events on the public pages (POST), per client address.
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "10 per minute")
     # Partner applications (the public "become a partner" form), per client address.
     RATELIMIT_APPLY = os.environ.get("RATELIMIT_APPLY", "10 per hour")
     # One-click unsubscribes: providers send many from few addresses.
     RATELIMIT_UNSUBSCRIBE = os.environ.get("RATELIMIT_UNSUBSCRIBE", "120 per minute")
     # Newsletter sign-ups (double opt-in) per client address.
     RATELIMIT_NEWSLETTER = os.environ.get("RATELIMIT_NEWSLETTER", "10 per hour")
+    # Data-protection requests on /privacy/request (an emailed link each), per client address.
+    RATELIMIT_PRIVACY_REQUEST = os.environ.get("RATELIMIT_PRIVACY_REQUEST", "5 per hour")
 
     # How long an emailed link to set a password works, in seconds.
     PASSWORD_RESET_MAX_AGE = _int("PASSWORD_RESET_MAX_AGE", 3600)
@@ -116,12 +131,25 @@ class Config:
     FORM_MIN_SECONDS = float(os.environ.get("FORM_MIN_SECONDS", "2"))
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Behind a reverse proxy: how many proxies in front add X-Forwarded-For and
+    # X-Forwarded-Proto (0: none, the client connects directly).
+    PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
+    # Strict-Transport-Security max-age in seconds (0: none); sent over HTTPS, or always
+    # when PREFERRED_URL_SCHEME is https (production, where TLS may end at the proxy).
+    HSTS_SECONDS = _int("HSTS_SECONDS", 0)
     # Uploaded organisation logos (checked, re-encoded); default instance/uploads/logos.
     LOGO_DIR = os.environ.get("LOGO_DIR") or None
     # Pictures of newsletter contributions; default instance/uploads/contributions.
     CONTRIBUTION_IMAGE_DIR = os.environ.get("CONTRIBUTION_IMAGE_DIR") or None
     # How long a newsletter confirmation (double opt-in) link works, in seconds.
     NEWSLETTER_CONFIRMATION_MAX_AGE = _int("NEWSLETTER_CONFIRMATION_MAX_AGE", 7 * 24 * 3600)
+    # How long the emailed link of a data-protection request works, in seconds.
+    PRIVACY_REQUEST_MAX_AGE = _int("PRIVACY_REQUEST_MAX_AGE", 48 * 3600)
+    # Key of the salted hash that keeps an erased person's unsubscribe on the suppression
+    # list (outreach/mail/suppression.py). Default: derived from SECRET_KEY. It must stay
+    # the same for good: set it before you ever change SECRET_KEY, or those entries stop
+    # matching the address.
+    PRIVACY_HASH_KEY = os.environ.get("PRIVACY_HASH_KEY") or None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=_int("REMEMBER_COOKIE_DAYS", 30))
@@ -156,6 +184,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = _int("HSTS_SECONDS", 31536000)
 
 
 CONFIGS = {

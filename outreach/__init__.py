@@ -15,6 +15,7 @@ from outreach.api.views import bp as api_bp
 from outreach.applications.views import bp as applications_bp
 from outreach.calendar.views import bp as calendar_bp
 from outreach.cli import outreach_cli
+from outreach.consent.views import bp as consent_bp
 from outreach.database import configure_engine
 from outreach.desk.views import bp as desk_bp
 from outreach.dev.views import bp as dev_bp
@@ -25,10 +26,13 @@ from outreach.manage.views import bp as manage_bp
 from outreach.newsletter.views import bp as newsletter_bp
 from outreach.partner.contributions import bp as contributions_bp
 from outreach.partner.views import bp as partner_bp
+from outreach.privacy.views import bp as privacy_bp
 from outreach.public.views import bp as public_bp
+from outreach.security import init_security
 from outreach.services.users import user_by_id
 from outreach.staff.campaigns import bp as staff_campaigns_bp
 from outreach.staff.newsletter import bp as staff_newsletter_bp
+from outreach.staff.privacy import bp as staff_privacy_bp
 from outreach.staff.views import bp as staff_bp
 from outreach.templating import register_template_helpers
 from outreach.unsubscribe.views import bp as unsubscribe_bp
@@ -44,6 +48,7 @@ def create_app(config: type[Config] | None = None, **overrides: Any) -> Flask:
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
     Path(app.instance_path).mkdir(exist_ok=True)
+    init_security(app)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -82,6 +87,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_campaigns_bp)
     app.register_blueprint(hooks_bp)
     app.register_blueprint(unsubscribe_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(staff_privacy_bp)
+    app.register_blueprint(consent_bp)
     ext.csrf.exempt(api_bp)
     if app.config["DEV_TOOLS"]:
         app.register_blueprint(dev_bp)

@@ -19,11 +19,13 @@ from outreach import demo
 from outreach.extensions import db
 from outreach.mail.worker import Worker
 from outreach.models import Campaign, CampaignStatus, Event, MessageStatus, OutboxMessage, Role
+from outreach.models.types import utcnow
 from outreach.services import (
     account_links,
     api_tokens,
     mail_queue,
     reminders,
+    retention,
     scheduling,
     segments,
     users,
@@ -31,6 +33,7 @@ from outreach.services import (
 from outreach.services import campaigns as campaign_service
 from outreach.services import delivery_feedback as feedback
 from outreach.services import events as event_service
+from outreach.services import privacy as privacy_service
 from outreach.services.errors import DomainError, InvalidInput
 
 
@@ -216,6 +219,33 @@ def send_due_command() -> None:
     """Queue the reminders due now (the worker runs this step every minute and sends them)."""
     queued = reminders.enqueue_due_reminders()
     click.echo(f"Queued {queued} reminder(s).")
+
+
+@outreach_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Show what would go; change nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Anonymise registrations past their retention and purge old mail (the worker does hourly)."""
+    report = retention.purge(utcnow(), dry_run=dry_run)
+    verb = "would be" if dry_run else "were"
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
+    if report.events:
+        rows = [
+            [
+                event.slug,
+                f"{event.ends_at:%Y-%m-%d %H:%M}",
+                f"{event.due_at:%Y-%m-%d %H:%M}",
+                str(event.registrations),
+            ]
+            for event in report.events
+        ]
+        click.echo(_table(["event", "ended (UTC)", "due (UTC)", "registrations"], rows))
+    count = len(report.events)
+    click.echo(
+        f"{report.registrations} registration(s) of {count} event(s) {verb} anonymised; "
+        f"{report.outbox_rows} mail row(s) {verb} purged."
+    )
 
 
 @outreach_cli.group("queue", invoke_without_command=True)
@@ -532,3 +562,42 @@ def campaign_cancel_command(campaign_id: int, yes: bool) -> None:
         raise _click_error(error) from None
     progress = campaign_service.progress(campaign)
     click.echo(f"Campaign {campaign.id} is cancelled. {_progress_line(progress)}")
+
+
+@outreach_cli.group("privacy")
+def privacy_group() -> None:
+    """Data-subject requests: everything held about an address, exported or erased."""
+
+
+def _address(email: str) -> str:
+    try:
+        return privacy_service.checked_address(email)
+    except InvalidInput as error:
+        raise _click_error(error) from None
+
+
+@privacy_group.command("export")
+@click.argument("email")
+@with_appcontext
+def privacy_export_command(email: str) -> None:
+    """Print everything held about EMAIL as JSON (audited, with a hash of the address)."""
+    data = privacy_service.export(_address(email), by=None, fmt="cli")
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@privacy_group.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def privacy_erase_command(email: str, yes: bool) -> None:
+    """Erase EMAIL: registrations anonymised, subscription, mail and reports gone; audited."""
+    email = _address(email)
+    if not yes:
+        click.confirm(f"Erase everything held about {email}? This cannot be undone.", abort=True)
+    try:
+        summary = privacy_service.erase(email, by=None)
+    except DomainError as error:
+        raise _click_error(error) from None
+    for name, number in summary.counts().items():
+        click.echo(f"{name.replace('_', ' ')}: {number}")
+    click.echo(f"Erased; audit entry {summary.entry_id}.")

@@ -24,6 +24,8 @@ from outreach.services.event_editing import (
     QuestionInput,
 )
 from outreach.services.events import organisation
+from outreach.services.registration_input import MAX_EMAIL_LENGTH
+from outreach.services.scheduling import TEXT_LIMITS, TRANSLATION_LIMITS
 
 TEXT_FIELDS = ("title", "summary", "description")
 MAX_LIST_ITEMS = 20
@@ -58,6 +60,21 @@ def _string_or_null(value: Any) -> str | None:
     if not isinstance(value, str):
         raise _Problem(_("Please send a string or null."))
     return _string(value)
+
+
+def _at_most(limit: int, text: str) -> str:
+    """Refuse text longer than the document allows, before any trimming: as it was sent."""
+    if len(text) > limit:
+        raise _Problem(_("Please use at most %(n)d characters.", n=limit))
+    return text
+
+
+def _text_or_null(limit: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        text = _string_or_null(value)
+        return None if text is None else _at_most(limit, text)
+
+    return check
 
 
 def _boolean(value: Any) -> bool:
@@ -124,16 +141,16 @@ SCALARS: dict[str, Callable[[Any], Any]] = {
     "starts_at": _moment,
     "ends_at": _moment,
     "timezone": _zone,
-    "venue_name": _string_or_null,
-    "venue_address": _string_or_null,
-    "venue_city": _string_or_null,
-    "online_url": _string_or_null,
+    "venue_name": _text_or_null(TEXT_LIMITS["venue_name"]),
+    "venue_address": _text_or_null(TEXT_LIMITS["venue_address"]),
+    "venue_city": _text_or_null(TEXT_LIMITS["venue_city"]),
+    "online_url": _text_or_null(TEXT_LIMITS["online_url"]),
     "capacity": _whole_number_or_null,
     "waitlist_enabled": _boolean,
     "max_guests": _whole_number_or_null,
     "registration_opens_at": _moment_or_null,
     "registration_closes_at": _moment_or_null,
-    "contact_email": _string_or_null,
+    "contact_email": _text_or_null(MAX_EMAIL_LENGTH),
     "languages": _strings(MAX_LIST_ITEMS),
     "topics": _strings(MAX_LIST_ITEMS),
     "hosts": _strings(MAX_HOSTS),
@@ -170,7 +187,8 @@ def _texts(
         merged = texts.setdefault(locale, {name: "" for name in TEXT_FIELDS})
         for name, text in version.items():
             try:
-                merged[name] = "" if text is None else _string(text)
+                cleaned = "" if text is None else _string(text)
+                merged[name] = _at_most(TRANSLATION_LIMITS[name], cleaned)
             except _Problem as problem:
                 fields[f"{locale}.{name}"] = str(problem)
     return texts
@@ -311,15 +329,18 @@ def event_input_for_change(event: Event, data: Mapping[str, Any]) -> EventInput:
     return replace(current, **values)
 
 
-def optional_text(data: Mapping[str, Any], name: str | None = None) -> str:
-    """Read a body that may carry one optional text field ``name`` (a reason, a comment)."""
+def optional_text(data: Mapping[str, Any], name: str | None = None, *, limit: int = 0) -> str:
+    """Read a body that may carry one optional text field ``name`` (a reason, a comment).
+
+    ``limit`` is the most characters the text may have as sent, before any trimming.
+    """
     fields: dict[str, str] = {}
     for key, value in data.items():
         if key != name:
             fields[key[:60]] = _("This field is not part of this request.")
             continue
         try:
-            _string_or_null(value)
+            _text_or_null(limit)(value)
         except _Problem as problem:
             fields[key] = str(problem)
     if fields:

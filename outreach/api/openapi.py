@@ -18,9 +18,16 @@ from outreach.api.openapi_writes import (
 )
 from outreach.api.schemas import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from outreach.models import QuestionKind, RegistrationStatus, RegistrationWindow
+from outreach.services import consent
 from outreach.services.events import FORMATS
 
 JSON = "application/json"
+
+
+def _api_consent() -> str:
+    text = consent.current(consent.Purpose.API_REGISTRATION, "en")
+    wording = text.text(hosts="the event's hosts")
+    return f"{text.version}: “{wording}”"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -182,7 +189,10 @@ def _schemas(languages: list[str]) -> dict[str, Any]:
                 },
                 "consent": {
                     "type": "boolean",
-                    "description": "Must be true: agreement to the data protection notice.",
+                    "description": "Must be true: the person agreed to the consent text "
+                    + _api_consent()
+                    + " (see the privacy notice at /privacy). It is recorded with its "
+                    "version and the request's language (?lang= or Accept-Language).",
                 },
             },
             required=["name", "email", "language", "consent"],
@@ -285,7 +295,11 @@ def _parameters() -> dict[str, Any]:
         },
         "topic": query("topic", STRING, "Only events with this topic slug."),
         "language": query("language", STRING, "Only events held in this language."),
-        "format": query("format", {"enum": list(FORMATS)}, "Only online or in-person events."),
+        "format": query(
+            "format",
+            {"enum": [*FORMATS, ""]},
+            "Only online or in-person events; empty, like no value, means both.",
+        ),
         "host": query("host", STRING, "Only events this organisation (slug) hosts."),
         "page": query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
         "per_page": query(

@@ -26,7 +26,11 @@ from outreach.models import (
     Topic,
 )
 from outreach.services.events import FORMATS, EventFilters
-from outreach.services.registration_input import RegistrationDetails, has_control_characters
+from outreach.services.registration_input import (
+    MAX_NAME_LENGTH,
+    RegistrationDetails,
+    has_control_characters,
+)
 from outreach.services.registrations import waitlist_position
 
 DEFAULT_PER_PAGE = 20
@@ -160,6 +164,9 @@ def registration_details(data: Mapping[str, Any]) -> RegistrationDetails:
         problem = _type_problem(name, value)
         if problem:
             fields[name] = problem
+    # As sent, before spaces are trimmed: the document promises clients this limit.
+    if isinstance(data.get("name"), str) and len(data["name"]) > MAX_NAME_LENGTH:
+        fields["name"] = _("Please use at most %(n)d characters.", n=MAX_NAME_LENGTH)
     if fields:
         raise InvalidRequest(fields)
     return RegistrationDetails(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from outreach import policy
@@ -11,7 +12,7 @@ from outreach.api.auth import Unauthenticated, token_required
 from outreach.api.openapi import openapi_document
 from outreach.extensions import limiter
 from outreach.models import Event, EventStatus, Registration, User, utcnow
-from outreach.services import review, scheduling
+from outreach.services import consent, review, scheduling
 from outreach.services.errors import (
     EventFull,
     InvalidInput,
@@ -141,7 +142,13 @@ def show_event(slug: str):
 def create_registration(slug: str):
     event = _event_or_404(slug, find=event_for_registration)
     details = schemas.registration_details(schemas.json_object_body(request))
-    outcome = register(event, details)
+    # The client asked the person; the API's consent text is recorded in the request's language.
+    outcome = register(
+        event,
+        details,
+        consent_language=str(get_locale() or ""),
+        consent_purpose=consent.Purpose.API_REGISTRATION,
+    )
     if outcome.is_duplicate:
         return schemas.link_sent(), 202
     token = outcome.token
@@ -211,7 +218,9 @@ def change_event(slug: str, user: User):
 @token_required
 def submit_event(slug: str, user: User):
     event = _event_for(user, slug)
-    comment = event_schemas.optional_text(_optional_json_body(), "comment")
+    comment = event_schemas.optional_text(
+        _optional_json_body(), "comment", limit=review.MAX_COMMENT_LENGTH
+    )
     return _record(review.submit(event, by=user, comment=comment))
 
 
@@ -233,7 +242,9 @@ def cancel_event(slug: str, user: User):
     event = _event_for(user, slug)
     if not policy.is_staff(user):
         raise NotAllowed(_("Only staff can cancel an event."))
-    reason = event_schemas.optional_text(_optional_json_body(), "reason")
+    reason = event_schemas.optional_text(
+        _optional_json_body(), "reason", limit=scheduling.MAX_REASON_LENGTH
+    )
     return _record(scheduling.cancel_event(event, reason, by=user))
 
 

@@ -46,13 +46,15 @@ from outreach.models import (
     MessageKind,
     OutboxMessage,
     PartnerApplication,
+    PrivacyRequest,
+    PrivacyRequestKind,
     RegistrationStatus,
     Subscriber,
     SubscriberStatus,
     User,
     utcnow,
 )
-from outreach.services import account_links, campaign_text, newsletter
+from outreach.services import account_links, campaign_text, newsletter, privacy_requests
 from outreach.services.registrations import waitlist_position
 
 Row = TypeVar("Row")
@@ -392,6 +394,27 @@ def notify_newsletter_confirmation(letter: AccountLetter) -> ComposedMessage:
     )
 
 
+def notify_privacy_request(letter: AccountLetter) -> ComposedMessage:
+    """Send the link behind which a person sees or erases their data; say what it does."""
+    request = _row(PrivacyRequest, (letter.message.payload or {}).get("request"), "request")
+    if not privacy_requests.link_is_current(request, letter.token or "", now=letter.now):
+        raise Superseded("the request has been taken up or has expired")
+    hours = max(int(privacy_requests.max_age().total_seconds()) // 3600, 1)
+    erasure = request.kind is PrivacyRequestKind.ERASURE
+    site = letter.settings.site_name
+    return letter.write(
+        "privacy_request",
+        subject=(
+            _("Your request to erase your data at %(site)s", site=site)
+            if erasure
+            else _("Your request for a copy of your data at %(site)s", site=site)
+        ),
+        erasure=erasure,
+        link=letter.link("/privacy/request/"),
+        hours=ngettext("%(num)d hour", "%(num)d hours", hours),
+    )
+
+
 # -- bulk mail: campaigns and the newsletter ------------------------------------
 
 
@@ -474,6 +497,7 @@ NOTIFIERS: dict[MessageKind, Callable[..., ComposedMessage]] = {
     MessageKind.APPLICATION_RECEIVED: notify_application_received,
     MessageKind.APPLICATION_DECLINED: notify_application_declined,
     MessageKind.NEWSLETTER_CONFIRMATION: notify_newsletter_confirmation,
+    MessageKind.PRIVACY_REQUEST: notify_privacy_request,
     MessageKind.CAMPAIGN: notify_campaign,
     MessageKind.NEWSLETTER: notify_newsletter,
 }

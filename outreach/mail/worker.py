@@ -42,6 +42,7 @@ from outreach.models import (
     SuppressionScope,
     utcnow,
 )
+from outreach.services import retention
 from outreach.services.campaigns import enqueue_due as enqueue_due_campaigns
 from outreach.services.reminders import enqueue_due_reminders
 
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 BACKOFF_SECONDS = (10, 30, 60, 300, 900, 1800, 3600, 7200)
 JITTER = 0.2
 MAX_ERROR_LENGTH = 1000
+# Retention (anonymising, purging) runs from the scheduler at most this often.
+RETENTION_INTERVAL_SECONDS = 3600
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -122,6 +125,8 @@ class Worker:
         # When the lease on the batch in hand runs out (None: no batch claimed).
         self.lease_ends: datetime | None = None
         self._connection: Connection | None = None
+        # When (time.monotonic()) the scheduler may run retention again.
+        self.next_retention = 0.0
 
     # -- claiming -----------------------------------------------------------
 
@@ -381,4 +386,26 @@ class Worker:
                 except Exception:  # a failed step is retried at the next interval
                     log.exception("scheduler step %s failed", step.__name__)
                     db.session.rollback()
+        self._retain()
         return queued
+
+    def _retain(self) -> None:
+        """Anonymise and purge what is past its retention, at most once an hour."""
+        clock = time.monotonic()
+        if clock < self.next_retention:
+            return
+        self.next_retention = clock + RETENTION_INTERVAL_SECONDS
+        with self.app.app_context():
+            try:
+                report = retention.purge(utcnow())
+            except Exception:  # tried again in an hour
+                log.exception("retention failed")
+                db.session.rollback()
+                return
+        if not report.is_empty:
+            log.info(
+                "retention: %d registrations of %d events anonymised, %d mail rows purged",
+                report.registrations,
+                len(report.events),
+                report.outbox_rows,
+            )

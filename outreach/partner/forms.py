@@ -65,6 +65,7 @@ class ProfileForm(FlaskForm):
                 f"description_{locale}",
                 TextAreaField(
                     _("Description (%(language)s)", language=language_name(locale)),
+                    description=_l("You can use Markdown: **bold**, *italic*, lists and links."),
                     render_kw={
                         "maxlength": MAX_DESCRIPTION_LENGTH,
                         "rows": 5,

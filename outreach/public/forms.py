@@ -10,7 +10,6 @@ from babel.core import UnknownLocaleError
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -27,7 +26,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from outreach.consent.links import consent_hint
 from outreach.models import Event, QuestionKind, RegistrationQuestion
+from outreach.public.robot_trap import RobotTrapMixin
+from outreach.services import consent
 from outreach.services.errors import InvalidInput
 from outreach.services.registration_input import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 
@@ -203,7 +205,7 @@ def host_names(event: Event) -> str:
     return ", ".join(host.name for host in event.hosts)
 
 
-class RegistrationForm(QuestionsMixin, FlaskForm):
+class RegistrationForm(QuestionsMixin, RobotTrapMixin):
     leading_fields = ("name", "email", "language", "guests")
     trailing_fields = ("consent",)
 
@@ -239,12 +241,10 @@ def registration_form(
     form.language.choices = language_choices()
     if not form.is_submitted():
         form.language.data = form.language.data or locale
-    form.consent.label.text = _(
-        "I agree that my name, email address, guests and answers are stored to organise "
-        "this event and are shown to its hosts (%(hosts)s). I can change or cancel my "
-        "registration at any time with the private link I receive by email.",
-        hosts=host_names(event),
-    )
+    # The versioned text the service records (services/consent.py), in the page's language.
+    wording = consent.current(consent.Purpose.REGISTRATION, locale)
+    form.consent.label.text = wording.text(hosts=host_names(event))
+    form.consent.description = consent_hint()
     if waitlist:
         form.submit.label.text = _("Join the waitlist")
     return form

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import get_locale
 
+from outreach.extensions import limiter
 from outreach.models import Event, RegistrationWindow, utcnow
 from outreach.public.forms import language_autonym, registration_form
 from outreach.services import events as event_service
@@ -142,7 +143,18 @@ def _render_event(event: Event, form, *, status: int = 200, refusal: str | None 
     )
 
 
+def _register_limit() -> str:
+    return current_app.config["RATELIMIT_REGISTER"]
+
+
+def _registered(event: Event):
+    """The page after registering: the same for everyone, the email tells the rest."""
+    session[REGISTERED_KEY] = event.slug
+    return redirect(url_for("public.registered", slug=event.slug), code=303)
+
+
 @bp.route("/events/<slug>", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"], scope="register")
 def event(slug: str):
     event = _public_event_or_404(slug)
     locale = _locale()
@@ -150,6 +162,9 @@ def event(slug: str):
     form = registration_form(event, locale, waitlist=waitlist)
     if not form.is_submitted():
         return _render_event(event, form)
+    if form.filled_by_a_robot():
+        # Dropped without a word: the robot sees what a person would.
+        return _registered(event)
     if not form.validate():
         return _render_event(event, form, status=422)
 
@@ -162,7 +177,7 @@ def event(slug: str):
         consent=form.consent.data is True,
     )
     try:
-        register(event, details)
+        register(event, details, consent_language=locale)
     except InvalidInput as problem:
         form.apply_errors(problem)
         return _render_event(event, form, status=422)
@@ -174,8 +189,7 @@ def event(slug: str):
             return _render_event(event, form, status=409)
         return _render_event(event, form, status=409, refusal=refusal.message)
     # New or already registered: the same next page for everyone; the email tells the rest.
-    session[REGISTERED_KEY] = event.slug
-    return redirect(url_for("public.registered", slug=event.slug), code=303)
+    return _registered(event)
 
 
 @bp.get("/events/<slug>/registered")

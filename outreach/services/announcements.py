@@ -99,7 +99,7 @@ def audience_sizes(event: Event) -> dict[Audience, int]:
     by_status = dict(
         db.session.execute(
             select(Registration.status, func.count(Registration.id))
-            .where(Registration.event_id == event.id)
+            .where(Registration.event_id == event.id, Registration.anonymised_at.is_(None))
             .group_by(Registration.status)
         ).all()
     )
@@ -146,6 +146,7 @@ def _recipients(event_id: int, audience: Audience) -> list[Registration]:
             .where(
                 Registration.event_id == event_id,
                 Registration.status.in_(AUDIENCE_STATUSES[audience]),
+                Registration.anonymised_at.is_(None),
             )
             .order_by(Registration.id)
         )

@@ -32,7 +32,7 @@ from outreach.models import (
     utcnow,
 )
 from outreach.policy import is_staff
-from outreach.services import audit
+from outreach.services import audit, consent
 from outreach.services.account_links import invite_partner_user
 from outreach.services.errors import DomainError, InvalidInput
 from outreach.services.registration_input import (
@@ -41,8 +41,8 @@ from outreach.services.registration_input import (
     has_control_characters,
 )
 
-# What the consent checkbox on the form says; a new wording gets a new version.
-CONSENT_VERSION = "partner-2026-11"
+# What the consent checkbox on the form says now (the texts are in services/consent.py).
+CONSENT_VERSION = consent.CURRENT_VERSIONS[consent.Purpose.PARTNER_APPLICATION]
 
 # Languages an organisation may say it works in: the event languages and more.
 # fmt: off
@@ -245,16 +245,23 @@ def _pending_duplicate(data: ApplicationInput) -> PartnerApplication | None:
 
 
 def apply(
-    data: ApplicationInput, *, language: str, now: datetime | None = None
+    data: ApplicationInput,
+    *,
+    language: str,
+    consent_language: str | None = None,
+    now: datetime | None = None,
 ) -> ApplicationOutcome:
     """Record an application and owe its contact a confirmation; commits.
 
-    A pending application from the same address for the same organisation
-    is not made twice: the earlier one comes back, and no second email.
-    Raises InvalidInput.
+    The application records the current consent text in the language it was
+    shown in: ``consent_language``, or ``language`` (the page's) when none is
+    given. A pending application from the same address for the same
+    organisation is not made twice: the earlier one comes back, and no
+    second email. Raises InvalidInput.
     """
     now = now or utcnow()
     data = clean_application(data)
+    agreed = consent.given(consent.Purpose.PARTNER_APPLICATION, consent_language or language)
     try:
         _lock_applicant(data.contact_email)
         existing = _pending_duplicate(data)
@@ -270,7 +277,8 @@ def apply(
             languages=list(data.languages),
             description=data.description,
             language=language,
-            consent_version=CONSENT_VERSION,
+            consent_version=agreed.version,
+            consent_language=agreed.language,
             consented_at=now,
             status=ApplicationStatus.PENDING,
             created_at=now,

@@ -170,6 +170,8 @@ def _lock() -> None:
 
 def _record_one(item: Feedback, now: datetime, limit: int, outcome: Outcome) -> None:
     message_id = printable_line(item.message_id or "")
+    if _about_a_purged_row(message_id):
+        return  # its person was erased or is past retention: nothing to hold about them
     row = our_message(message_id)
     address = row.recipient.lower() if row is not None else item.email
     if not plausible_address(address):
@@ -215,6 +217,19 @@ def our_message(message_id: str | None) -> OutboxMessage | None:
         return None
     digest = hashlib.sha256(row.dedupe_key.encode("utf-8")).hexdigest()[:16]
     return row if digest == match[2] else None
+
+
+def _about_a_purged_row(message_id: str) -> bool:
+    """Whether ``message_id`` names one of our rows whose address was purged.
+
+    Checked by the row's id alone: purging may have rewritten the dedupe key
+    the Message-ID's digest was made from.
+    """
+    match = OUR_MESSAGE_ID.fullmatch(message_id.strip()) if message_id else None
+    if match is None:
+        return False
+    row = db.session.get(OutboxMessage, int(match[1]))
+    return row is not None and row.purged_at is not None
 
 
 def _already_recorded(address: str, item: Feedback, row: OutboxMessage | None, detail: str) -> bool:

@@ -54,6 +54,7 @@ MAX_GUESTS = 20
 MAX_QUESTIONS = 20
 MAX_OPTIONS = 30
 MAX_HOSTS = 10
+MAX_RETENTION_DAYS = 3650
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
@@ -98,6 +99,9 @@ class EventInput:
     hosts: list[int] = field(default_factory=list)
     questions: list[QuestionInput] | None = None
     reminders_enabled: bool = True
+    # Days after the end until the registrations are anonymised; None: the default
+    # (RETENTION_DAYS). Only staff set it; for partners the event keeps what it has.
+    retention_days: int | None = None
 
     @classmethod
     def from_event(cls, event: Event) -> EventInput:
@@ -137,6 +141,7 @@ class EventInput:
                 for question in event.questions
             ],
             reminders_enabled=event.reminders_enabled,
+            retention_days=event.retention_days,
         )
 
 
@@ -156,6 +161,7 @@ SCALAR_FIELDS = (
     "registration_closes_at",
     "contact_email",
     "reminders_enabled",
+    "retention_days",
 )
 _TEXT_LIMITS = {"venue_name": 200, "venue_address": 300, "venue_city": 120, "online_url": 500}
 
@@ -308,6 +314,25 @@ def _topics(check: _Checker, slugs: list[str]) -> list[Topic]:
     return found
 
 
+def _retention_days(check: _Checker, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        check.fail("retention_days", _("Please enter a whole number of days, or leave it empty."))
+        return None
+    if not 0 <= value <= MAX_RETENTION_DAYS:
+        check.fail(
+            "retention_days",
+            _(
+                "Please enter a number of days from 0 to %(high)d, or leave it empty "
+                "for the usual period.",
+                high=MAX_RETENTION_DAYS,
+            ),
+        )
+        return None
+    return value
+
+
 def _clean(
     data: EventInput, by: User, event: Event | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -357,6 +382,10 @@ def _clean(
         except ValueError as problem:
             check.fail("contact_email", str(problem))
     values["contact_email"] = contact
+    if is_staff(by):
+        values["retention_days"] = _retention_days(check, data.retention_days)
+    else:  # partners cannot choose how long registrations are kept
+        values["retention_days"] = event.retention_days if event is not None else None
 
     relations = {
         "texts": texts,

@@ -138,7 +138,8 @@ def find_registrations(
     return [
         registration
         for registration in registrations
-        if all(word in folded(f"{registration.name} {registration.email}") for word in words)
+        if registration.anonymised_at is None
+        and all(word in folded(f"{registration.name} {registration.email}") for word in words)
     ]
 
 
@@ -211,8 +212,9 @@ def registration_table(event: Event, locale: str) -> RegistrationTable:
         ]
         rows = [
             [
-                registration.name,
-                registration.email,
+                # An anonymised registration (services/retention.py) keeps only its numbers.
+                _("Anonymised") if registration.anonymised_at else registration.name,
+                "" if registration.anonymised_at else registration.email,
                 status_label(registration.status),
                 registration.guests,
                 _language_name(registration.language, locale),

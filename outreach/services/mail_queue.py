@@ -119,6 +119,10 @@ def retry(message_id: int, *, now: datetime | None = None) -> OutboxMessage:
             raise MessageNotFound()
         if message.status is not MessageStatus.FAILED:
             raise MessageNotRetryable()
+        if message.purged_at is not None:  # retention (services/retention.py) blanked it
+            raise MessageNotRetryable(
+                str(_l("This message’s address and content were deleted; it cannot be sent again."))
+            )
         if is_suppressed(message.recipient, message.kind):
             raise MessageNotRetryable(
                 str(
@@ -152,6 +156,7 @@ def retry_all_failed(*, now: datetime | None = None) -> int:
             update(OutboxMessage)
             .where(
                 OutboxMessage.status == MessageStatus.FAILED,
+                OutboxMessage.purged_at.is_(None),
                 func.lower(OutboxMessage.recipient).not_in(
                     # Dead addresses; the worker skips bulk mail to the unsubscribed itself.
                     select(Suppression.email).where(Suppression.scope == SuppressionScope.ALL)

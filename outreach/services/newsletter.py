@@ -50,15 +50,16 @@ from outreach.models import (
     Topic,
     utcnow,
 )
-from outreach.services.campaign_text import markdown_html
+from outreach.rich_text import render_markdown
+from outreach.services import consent
 from outreach.services.contributions import image_url
 from outreach.services.errors import DomainError, InvalidInput
 from outreach.services.registration_input import MAX_NAME_LENGTH, clean_email, clean_name
 from outreach.translation import pick_translation
 
-# What the consent checkbox on the subscribe form says (templates/newsletter/subscribe.html,
-# in every language); a new wording gets a new version.
-NEWSLETTER_CONSENT_VERSION = "newsletter-2026-11"
+# What the consent checkbox on the subscribe form says now (the texts, in every language,
+# are in services/consent.py); a new wording gets a new version.
+NEWSLETTER_CONSENT_VERSION = consent.CURRENT_VERSIONS[consent.Purpose.NEWSLETTER]
 CONFIRMATION_SALT = "outreach.newsletter-confirmation"
 DEFAULT_CONFIRMATION_MAX_AGE = 7 * 24 * 3600
 # At most one confirmation mail per subscriber in each window of this many seconds.
@@ -131,9 +132,9 @@ def _clean_interests(raw: Iterable[str] | None, errors: dict[str, str]) -> list[
     chosen = list(dict.fromkeys(raw or ()))
     if not chosen:
         return []
-    known = set(
-        db.session.scalars(select(Topic.slug).where(Topic.slug.in_(chosen[:MAX_INTERESTS])))
-    )
+    # No slug holds NUL or other unprintables (PostgreSQL refuses NUL): such a choice is unknown.
+    asked = [slug for slug in chosen[:MAX_INTERESTS] if str(slug).isprintable()]
+    known = set(db.session.scalars(select(Topic.slug).where(Topic.slug.in_(asked))))
     if len(chosen) > MAX_INTERESTS or any(slug not in known for slug in chosen):
         errors["interests"] = _("Please choose topics from the list.")
         return []
@@ -201,8 +202,9 @@ def _record_consent(
     subscriber.language = data.language
     subscriber.interests = interests
     subscriber.status = SubscriberStatus.PENDING
-    subscriber.consent_version = NEWSLETTER_CONSENT_VERSION
-    subscriber.consent_language = data.consent_language
+    agreed = consent.given(consent.Purpose.NEWSLETTER, data.consent_language)
+    subscriber.consent_version = agreed.version
+    subscriber.consent_language = agreed.language
     subscriber.consented_at = now
     subscriber.consent_ip = (data.ip or "")[:45] or None
     subscriber.unsubscribed_at = None
@@ -333,7 +335,7 @@ def issue_content(issue: NewsletterIssue, locale: str) -> IssueContent:
             IssueItem(
                 organisation=contribution.organisation.name,
                 title=(texts or {}).get("title", ""),
-                body_html=markdown_html((texts or {}).get("body", "")),
+                body_html=render_markdown((texts or {}).get("body", "")),
                 image_url=image_url(contribution.image_path),
                 language=language,
             )
@@ -342,7 +344,7 @@ def issue_content(issue: NewsletterIssue, locale: str) -> IssueContent:
     intro_language, intro = _pick(issue.intro or {}, locale)
     return IssueContent(
         subject=title or issue.slug,
-        intro_html=markdown_html(intro or ""),
+        intro_html=render_markdown(intro or ""),
         items=items,
         language=language,
         intro_language=intro_language,

@@ -28,7 +28,7 @@ from outreach.models import (
     User,
     utcnow,
 )
-from outreach.services import audit
+from outreach.services import audit, consent
 from outreach.services.errors import (
     DomainError,
     EventFull,
@@ -45,7 +45,8 @@ from outreach.services.registration_input import (
 )
 from outreach.services.tokens import issue_token
 
-CONSENT_VERSION = "2026-11"
+# What the web form's consent checkbox says now (the texts are in services/consent.py).
+CONSENT_VERSION = consent.CURRENT_VERSIONS[consent.Purpose.REGISTRATION]
 
 
 class NotWaitlisted(DomainError):
@@ -125,16 +126,25 @@ def _manage_link_sent_recently(registration_id: int, now: datetime) -> bool:
 
 
 def register(
-    event: Event, details: RegistrationDetails, *, now: datetime | None = None
+    event: Event,
+    details: RegistrationDetails,
+    *,
+    now: datetime | None = None,
+    consent_language: str | None = None,
+    consent_purpose: consent.Purpose = consent.Purpose.REGISTRATION,
 ) -> RegistrationOutcome:
     """Register a person for ``event``: confirmed while seats remain, else waitlisted.
 
     A second registration by the same address takes no seat; the person is
     sent their manage link instead and the outcome carries no token.
-    Raises InvalidInput, RegistrationClosed or EventFull.
+    The registration records the current consent text of ``consent_purpose``
+    in the language it was shown in: ``consent_language`` (the page's), or
+    the person's language when none is given. Raises InvalidInput,
+    RegistrationClosed or EventFull.
     """
     now = now or utcnow()
     details = clean_details(event, details, _supported_languages())
+    agreed = consent.given(consent_purpose, consent_language or details.language)
     event_id = event.id
     try:
         event = lock_event(event_id)
@@ -169,7 +179,8 @@ def register(
             language=details.language,
             guests=details.guests,
             answers=dict(details.answers),
-            consent_version=CONSENT_VERSION,
+            consent_version=agreed.version,
+            consent_language=agreed.language,
             consented_at=now,
         )
         if fits:
@@ -268,6 +279,23 @@ def cancel_registration(
         db.session.rollback()
         raise
     return promoted
+
+
+def withdraw_quietly(registration: Registration, *, now: datetime) -> list[Registration]:
+    """Cancel an active registration without a word to its person; promote the waitlist.
+
+    For an erasure (services/privacy.py): the person asked to be forgotten, so
+    no cancellation mail goes to them, while their seat still goes to the next
+    in line, who is told. Call inside a transaction that holds the event's
+    lock; does not commit. Returns the people promoted.
+    """
+    if not registration.is_changeable_at(now):
+        return []
+    was_confirmed = registration.status is RegistrationStatus.CONFIRMED
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = now
+    db.session.flush()
+    return promote_waitlist(registration.event, now=now) if was_confirmed else []
 
 
 def promote_manually(

@@ -121,6 +121,7 @@ def _missing(event_id: int, starts_at: datetime, offset: int):
     ).where(
         Registration.event_id == event_id,
         Registration.status == RegistrationStatus.CONFIRMED,
+        Registration.anonymised_at.is_(None),
         func.coalesce(Registration.promoted_at, Registration.created_at) < window_opened,
         ~exists().where(OutboxMessage.dedupe_key == key),
     )

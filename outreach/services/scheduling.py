@@ -108,7 +108,11 @@ def active_registrations(event_id: int) -> list[Registration]:
     return list(
         db.session.scalars(
             select(Registration)
-            .where(Registration.event_id == event_id, Registration.status.in_(ACTIVE_STATUSES))
+            .where(
+                Registration.event_id == event_id,
+                Registration.status.in_(ACTIVE_STATUSES),
+                Registration.anonymised_at.is_(None),
+            )
             .order_by(Registration.id)
         )
     )

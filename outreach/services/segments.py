@@ -270,6 +270,8 @@ class RegistrantsSegment(Segment):
         conditions = [
             Registration.event_id.in_(self.events),
             Registration.status.in_([RegistrationStatus(s) for s in self.statuses]),
+            # An anonymised registration has no person to write to any more.
+            Registration.anonymised_at.is_(None),
             _not_suppressed(email, scope),
             *_bounds(email, after, upto),
         ]

@@ -10,7 +10,7 @@ from werkzeug.exceptions import Conflict
 
 from outreach.models import Event, EventStatus
 from outreach.policy import can_check_in, can_edit, can_review, can_see_registrations
-from outreach.services import dashboard, review, scheduling
+from outreach.services import dashboard, retention, review, scheduling
 from outreach.services.dashboard import EventDetails, EventSearch
 from outreach.services.errors import DomainError, InvalidInput
 from outreach.services.event_editing import NotAllowed
@@ -71,6 +71,7 @@ def _render_event(
             may_edit=can_edit(current_user, event),
             may_see_registrations=can_see_registrations(current_user, event),
             may_check_in=can_check_in(current_user, event),
+            retention=retention.state(event),
             publish_form=ConfirmForm() if may_review else None,
             changes_form=changes_form or (RequestChangesForm() if may_review else None),
             problem=problem,

@@ -166,6 +166,7 @@ def organisation_form() -> OrganisationForm:
         field = TextAreaField(
             _l("Description in %(language)s", language=language_name(code)),
             [Optional(), _at_most(MAX_DESCRIPTION_LENGTH)],
+            description=_l("You can use Markdown: **bold**, *italic*, lists and links."),
             render_kw={"rows": 4, "maxlength": MAX_DESCRIPTION_LENGTH, "lang": code},
         )
         setattr(Form, f"description_{code}", field)

@@ -36,6 +36,7 @@ MESSAGE_KIND = {
     "announcement": _l("Message to registrants"),
     "application_received": _l("Partner application received"),
     "application_declined": _l("Partner application declined"),
+    "privacy_request": _l("Data-protection request"),
 }
 
 AUDIT_ACTION = {
@@ -46,6 +47,7 @@ AUDIT_ACTION = {
     "event.published": _l("published the event"),
     "event.rescheduled": _l("moved the event"),
     "event.cancelled": _l("cancelled the event"),
+    "event.registrations_anonymised": _l("anonymised the registrations"),
     "organisation.created": _l("added the organisation"),
     "user.deactivated": _l("deactivated the account"),
     "user.activated": _l("activated the account"),
@@ -68,6 +70,8 @@ FIELD = {
     "registration_closes_at": _l("Registration closes"),
     "contact_email": _l("Contact email"),
     "reminders_enabled": _l("Reminders"),
+    "retention_days": _l("Days until registrations are anonymised"),
+    "registrations_anonymised": _l("Registrations anonymised"),
     "languages": _l("Held in"),
     "hosts": _l("Hosts"),
     "topics": _l("Topics"),

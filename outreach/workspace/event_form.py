@@ -44,6 +44,7 @@ from outreach.services.event_editing import (
     MAX_CAPACITY,
     MAX_GUESTS,
     MAX_QUESTIONS,
+    MAX_RETENTION_DAYS,
     EventInput,
     create_event,
     update_event,
@@ -77,6 +78,7 @@ PLAIN_FIELDS = (
     "max_guests",
     "contact_email",
     "reminders_enabled",
+    "retention_days",
 )
 
 
@@ -156,6 +158,13 @@ class EventForm(FlaskForm):
         render_kw={"maxlength": 254},
     )
     reminders_enabled = BooleanField(_l("Send reminders before the event"), default=True)
+    # Staff only (left out of partners' forms); the hint names the default (_build).
+    retention_days = IntegerField(
+        _l("Anonymise the registrations after (days)"),
+        [Optional()],
+        invalid_value_message=_l("Please enter a whole number of days, or leave it empty."),
+        render_kw={"min": 0, "max": MAX_RETENTION_DAYS},
+    )
 
     # Set by for_new() and for_event().
     locales: tuple[str, ...] = ()
@@ -185,11 +194,19 @@ class EventForm(FlaskForm):
         if not staff:
             # A partner's own organisation leads: the field is left out of the form.
             BoundEventForm.lead_host = None
+            BoundEventForm.retention_days = None
         BoundEventForm.locales = locales
         BoundEventForm.question_rows = question_rows
         BoundEventForm.staff = staff
         form = BoundEventForm(data=data)
         form.event, form.user = event, user
+        if staff:
+            form.retention_days.description = _(
+                "How many days after the event ends its registrations keep names, addresses "
+                "and answers; 0 removes them right after the end. Leave it empty for the "
+                "usual %(days)d days.",
+                days=current_app.config["RETENTION_DAYS"],
+            )
         form.frozen_questions = list(event.questions) if frozen and event is not None else None
         form._question_rows_used = []
         form._offer_choices(event)
@@ -320,6 +337,7 @@ class EventForm(FlaskForm):
             hosts=self._hosts(),
             questions=questions,
             reminders_enabled=bool(self.reminders_enabled.data),
+            retention_days=self.retention_days.data if "retention_days" in self else None,
         )
 
     # -- errors --------------------------------------------------------------------------
@@ -339,7 +357,8 @@ class EventForm(FlaskForm):
         if key == "hosts" and self.staff and not self.co_hosts.data:
             return self.lead_host
         name = FIELD_FOR_KEY.get(key, key)
-        return self[name] if name in PLAIN_FIELDS or name in FIELD_FOR_KEY.values() else None
+        known = name in PLAIN_FIELDS or name in FIELD_FOR_KEY.values()
+        return self[name] if known and name in self else None
 
     def show_errors(self, problem: InvalidInput) -> None:
         """Put the service's field errors on their fields; the rest above the form."""
@@ -374,7 +393,7 @@ class EventForm(FlaskForm):
         names += ["languages", "topics", "lead_host", "co_hosts"]
         names += ["capacity", "waitlist_enabled", "max_guests"]
         names += ["opens_date", "opens_time", "closes_date", "closes_time", "contact_email"]
-        names += ["reminders_enabled"]
+        names += ["reminders_enabled", "retention_days"]
         fields = [self[name] for name in names if name in self]
         for row in range(self.question_rows):
             fields += rows.row_fields(self, row, self.locales)
@@ -427,6 +446,7 @@ def _add_text_fields(form_class: type, locales: tuple[str, ...]) -> None:
             f"description_{locale}",
             TextAreaField(
                 _("Description (%(language)s)", language=name),
+                description=_l("You can use Markdown: **bold**, *italic*, lists and links."),
                 render_kw={"maxlength": TEXT_LIMITS["description"], "rows": 8, **language},
             ),
         )

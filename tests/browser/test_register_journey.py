@@ -152,7 +152,9 @@ def test_a_person_registers_changes_guests_and_cancels(
     page.get_by_role("link", name="Parents' evening").click()
 
     expect(page.get_by_role("heading", level=1, name="Parents' evening")).to_be_visible()
-    expect(page.get_by_role("link", name="Sahel Forum")).to_be_visible()
+    # The host is linked in the facts, and again where the form says who sees the data.
+    expect(page.get_by_role("article").get_by_role("link", name="Sahel Forum")).to_be_visible()
+    expect(page.locator("form").get_by_role("link", name="Sahel Forum")).to_be_visible()
     check_accessibility(page, "event page")
 
     # The required question left open: the form comes back saying so.

@@ -32,6 +32,7 @@ from outreach.models import (
     Registration,
     User,
 )
+from outreach.services import privacy
 from outreach.services.api_tokens import create_token
 from outreach.services.applications import ApplicationInput, apply
 from outreach.services.campaigns import CampaignInput, create_campaign
@@ -117,6 +118,7 @@ def world(app, make_org, make_event, make_user, make_registration):
         "secret_b": secret_b,
         "application": application,
         "message": message,
+        "erasure": privacy.erase("gone@example.org", by=staff),
     }
 
 
@@ -137,6 +139,7 @@ def _values(world, endpoint: str) -> dict[str, object]:
         "contribution_id": world["contribution"].id,
         "issue_id": world["issue"].id,
         "campaign_id": world["campaign"].id,
+        "entry_id": world["erasure"].entry_id,
     }
 
 
