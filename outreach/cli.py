@@ -32,6 +32,7 @@ from outreach.services import (
 )
 from outreach.services import campaigns as campaign_service
 from outreach.services import delivery_feedback as feedback
+from outreach.services import erasure as erasure_service
 from outreach.services import events as event_service
 from outreach.services import privacy as privacy_service
 from outreach.services.errors import DomainError, InvalidInput
@@ -595,7 +596,7 @@ def privacy_erase_command(email: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Erase everything held about {email}? This cannot be undone.", abort=True)
     try:
-        summary = privacy_service.erase(email, by=None)
+        summary = erasure_service.erase(email, by=None)
     except DomainError as error:
         raise _click_error(error) from None
     for name, number in summary.counts().items():

@@ -27,7 +27,7 @@ from outreach.extensions import limiter
 from outreach.models import PrivacyRequest, PrivacyRequestKind, utcnow
 from outreach.privacy import display
 from outreach.privacy.forms import PrivacyRequestForm
-from outreach.services import privacy, privacy_requests
+from outreach.services import erasure, privacy, privacy_requests
 from outreach.services.errors import InvalidInput
 from outreach.services.privacy_requests import LinkInvalid, LinkState
 
@@ -162,7 +162,7 @@ def erase(token: str):
         privacy_requests.carry_out_erasure(token)
     except LinkInvalid:
         return _link_invalid()
-    except privacy.CannotEraseLastStaff as problem:
+    except erasure.CannotEraseLastStaff as problem:
         return render_template("privacy/refused.html", message=problem.message), 409
     return redirect(url_for("privacy.link", token=token), code=303)
 

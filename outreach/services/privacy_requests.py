@@ -37,7 +37,7 @@ from outreach.models import (
     PrivacyRequestStatus,
     utcnow,
 )
-from outreach.services import privacy
+from outreach.services import erasure, privacy
 from outreach.services.errors import DomainError, InvalidInput
 from outreach.services.registration_input import clean_email
 from outreach.services.tokens import TOKEN_BYTES, TOKEN_PATTERN, hash_token
@@ -247,11 +247,11 @@ def confirm(token: str, *, now: datetime | None = None) -> PrivacyRequest:
     return request
 
 
-def carry_out_erasure(token: str, *, now: datetime | None = None) -> privacy.ErasureSummary | None:
+def carry_out_erasure(token: str, *, now: datetime | None = None) -> erasure.ErasureSummary | None:
     """Erase the person behind a twice-confirmed erasure link; commits.
 
     Returns the summary, or None when it was erased already. Raises
-    LinkInvalid, or privacy.CannotEraseLastStaff (then nothing changes).
+    LinkInvalid, or erasure.CannotEraseLastStaff (then nothing changes).
     """
     now = now or utcnow()
     try:
@@ -261,7 +261,7 @@ def carry_out_erasure(token: str, *, now: datetime | None = None) -> privacy.Era
             return None
         if state is not LinkState.ERASURE_CONFIRMED:
             raise LinkInvalid()
-        summary = privacy.erase_locked(request.email or "", by=None, request=request, now=now)
+        summary = erasure.erase_locked(request.email or "", by=None, request=request, now=now)
         db.session.commit()
     except BaseException:
         db.session.rollback()

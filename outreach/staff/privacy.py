@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired
 from outreach.models import User, utcnow
 from outreach.policy import staff_required
 from outreach.privacy import display
+from outreach.services import erasure as erasure_service
 from outreach.services import privacy
 from outreach.services import privacy_requests as requests_service
 from outreach.services.errors import DomainError, InvalidInput
@@ -30,7 +31,7 @@ from outreach.staff.forms import StaffForm
 
 bp = Blueprint("staff_privacy", __name__, url_prefix="/staff/privacy")
 
-# The counts of an erasure (services.privacy.ErasureSummary), in words.
+# The counts of an erasure (services.erasure.ErasureSummary), in words.
 ERASURE_COUNTS = {
     "registrations_cancelled": _l("Registrations cancelled (events not yet begun)"),
     "waitlist_promoted": _l("People moved up from the waitlist"),
@@ -174,7 +175,7 @@ def erase():
 def erase_confirmed():
     email = _address()
     try:
-        summary = privacy.erase(email, by=_user())
+        summary = erasure_service.erase(email, by=_user())
     except DomainError as problem:
         return _erase_page(email, problem.message, 409)
     return redirect(url_for("staff_privacy.erasure", entry_id=summary.entry_id), code=303)
@@ -182,7 +183,7 @@ def erase_confirmed():
 
 @bp.get("/erasures/<int:entry_id>")
 def erasure(entry_id: int):
-    entry = privacy.erasure_entry(entry_id)
+    entry = erasure_service.erasure_entry(entry_id)
     if entry is None:
         abort(404)
     counts = (entry.changes or {}).get("counts") or {}

@@ -47,6 +47,7 @@ from outreach.services import (
     checkin,
     delivery_feedback,
     directory,
+    erasure,
     mail_preferences,
     newsletter,
     privacy,
@@ -249,7 +250,7 @@ def test_an_export_and_a_look_up_are_audited_with_the_hash_never_the_address(ada
 def test_after_an_erasure_the_address_is_nowhere_in_the_database(ada, staff):
     assert everywhere(ADA)  # the walk finds it before
 
-    summary = privacy.erase(ADA, by=staff)
+    summary = erasure.erase(ADA, by=staff)
 
     assert everywhere(ADA) == []
     assert everywhere(NAME) == []
@@ -269,7 +270,7 @@ def test_after_an_erasure_the_address_is_nowhere_in_the_database(ada, staff):
 
 
 def test_an_erasure_keeps_the_numbers_and_gives_the_seat_to_the_next_in_line(ada, staff, outbox):
-    privacy.erase(ADA, by=staff)
+    erasure.erase(ADA, by=staff)
     db.session.rollback()
 
     attended = db.session.get(Registration, ada["attended"].id)
@@ -298,7 +299,7 @@ def test_an_erasure_keeps_the_numbers_and_gives_the_seat_to_the_next_in_line(ada
 
 
 def test_an_erasure_closes_accounts_and_keeps_the_organisation_of_an_application(ada, staff):
-    privacy.erase(ADA, by=staff)
+    erasure.erase(ADA, by=staff)
     db.session.rollback()
 
     partner = db.session.get(User, ada["partner"].id)
@@ -313,7 +314,7 @@ def test_an_erasure_closes_accounts_and_keeps_the_organisation_of_an_application
 
 
 def test_one_audit_entry_records_the_erasure_with_counts_and_hash(ada, staff):
-    summary = privacy.erase(ADA, by=staff)
+    summary = erasure.erase(ADA, by=staff)
     db.session.rollback()
 
     [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "person.erased"))
@@ -321,18 +322,18 @@ def test_one_audit_entry_records_the_erasure_with_counts_and_hash(ada, staff):
     assert (entry.subject_type, entry.subject_id, entry.actor_id) == ("person", 0, staff.id)
     assert entry.changes["email_hash"] == hashed_address(ADA)
     assert entry.changes["counts"] == summary.counts()
-    assert privacy.erasure_entry(entry.id) == entry
+    assert erasure.erasure_entry(entry.id) == entry
     # The entries that mentioned her stay, without her.
     declined = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "application.declined")
     ).one()
-    assert declined.comment == f"Bitte melden Sie sich, {privacy.ERASED} ({privacy.ERASED})."
+    assert declined.comment == f"Bitte melden Sie sich, {erasure.ERASED} ({erasure.ERASED})."
 
 
 def test_an_unsubscribe_is_honoured_when_the_address_comes_back(
     app, ada, staff, make_event, make_registration
 ):
-    privacy.erase(ADA, by=staff)
+    erasure.erase(ADA, by=staff)
     [entry] = db.session.scalars(select(Suppression)).all()
     assert entry.email == hashed_address(ADA) and entry.scope is SuppressionScope.OUTREACH
 
@@ -375,7 +376,7 @@ def test_a_late_bounce_about_a_purged_message_leaves_no_report(ada, staff):
         select(OutboxMessage).where(OutboxMessage.status == MessageStatus.SENT).limit(1)
     ).one()
     message_id = f"<outreach.{sent.id}.{'0' * 16}@outreach.test>"
-    privacy.erase(ADA, by=staff)
+    erasure.erase(ADA, by=staff)
 
     outcome = delivery_feedback.record(
         [
@@ -397,8 +398,8 @@ def test_the_acting_staff_member_cannot_erase_themself(app, staff, make_user, co
     make_user("staff")
     before = counts()
 
-    with pytest.raises(privacy.CannotEraseSelf):
-        privacy.erase(staff.email, by=staff)
+    with pytest.raises(erasure.CannotEraseSelf):
+        erasure.erase(staff.email, by=staff)
 
     assert counts() == before
     db.session.rollback()
@@ -410,8 +411,8 @@ def test_the_last_active_staff_account_is_never_erased(app, staff, make_user):
     db.session.execute(update(User).where(User.id == staff.id).values(is_active=False))
     db.session.commit()
 
-    with pytest.raises(privacy.CannotEraseLastStaff):
-        privacy.erase(other.email, by=None)
+    with pytest.raises(erasure.CannotEraseLastStaff):
+        erasure.erase(other.email, by=None)
 
     db.session.rollback()
     assert db.session.get(User, other.id).email == "other@example.org"
@@ -426,7 +427,7 @@ def test_the_last_active_staff_account_is_never_erased(app, staff, make_user):
 def test_another_staff_account_may_be_erased_and_its_sessions_end(app, staff, make_user):
     other = make_user("staff", email="other@example.org", name="Otto Other")
 
-    privacy.erase("other@example.org", by=staff)
+    erasure.erase("other@example.org", by=staff)
 
     db.session.rollback()
     erased = db.session.get(User, other.id)
@@ -437,24 +438,24 @@ def test_another_staff_account_may_be_erased_and_its_sessions_end(app, staff, ma
 def test_erasing_an_address_nobody_knows_changes_nothing_but_the_log(app, staff, counts):
     before = counts()
 
-    summary = privacy.erase("nobody@example.org", by=staff)
+    summary = erasure.erase("nobody@example.org", by=staff)
 
     assert counts() == before
     assert set(summary.counts().values()) == {0}
-    assert privacy.erasure_entry(summary.entry_id) is not None
+    assert erasure.erasure_entry(summary.entry_id) is not None
 
 
 def test_an_erasure_by_request_keeps_only_the_hash_on_the_request(app, staff, mailbox):
     privacy_requests.ask(ADA, "erasure", language="en")
     request = db.session.scalars(select(PrivacyRequest)).one()
 
-    summary = privacy.erase(ADA, by=None, request=request)
+    summary = erasure.erase(ADA, by=None, request=request)
 
     db.session.rollback()
     request = db.session.get(PrivacyRequest, request.id)
     assert request.email is None and request.email_hash == hashed_address(ADA)
     assert request.status is PrivacyRequestStatus.COMPLETED
-    entry = privacy.erasure_entry(summary.entry_id)
+    entry = erasure.erasure_entry(summary.entry_id)
     assert (entry.subject_type, entry.subject_id) == ("privacy_requests", request.id)
     # The link mail was still queued: it is dropped, and its token with it.
     [mail] = db.session.scalars(
@@ -473,7 +474,7 @@ def test_queued_mail_to_the_address_without_a_registration_is_dropped(app, staff
     )
     db.session.commit()
 
-    privacy.erase(ADA, by=staff)
+    erasure.erase(ADA, by=staff)
 
     [row] = outbox()
     assert row.status is MessageStatus.SKIPPED

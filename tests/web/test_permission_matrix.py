@@ -32,7 +32,7 @@ from outreach.models import (
     Registration,
     User,
 )
-from outreach.services import privacy
+from outreach.services import erasure
 from outreach.services.api_tokens import create_token
 from outreach.services.applications import ApplicationInput, apply
 from outreach.services.campaigns import CampaignInput, create_campaign
@@ -118,7 +118,7 @@ def world(app, make_org, make_event, make_user, make_registration):
         "secret_b": secret_b,
         "application": application,
         "message": message,
-        "erasure": privacy.erase("gone@example.org", by=staff),
+        "erasure": erasure.erase("gone@example.org", by=staff),
     }
 
 
