@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    Field,
     SelectChoice,
     StringField,
     SubmitField,
@@ -21,6 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired
 
 from outreach.consent.links import consent_hint
+from outreach.form_errors import ServiceErrorsMixin
 from outreach.public.forms import MultiCheckboxField
 from outreach.public.robot_trap import RobotTrapMixin
 from outreach.services import consent
@@ -34,7 +34,6 @@ from outreach.services.applications import (
     PARTNER_LANGUAGES,
     ApplicationInput,
 )
-from outreach.services.errors import InvalidInput
 from outreach.services.registration_input import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 
 
@@ -52,26 +51,7 @@ def partner_language_choices(locale: str) -> list[SelectChoice]:
     return sorted(choices, key=sort_key)
 
 
-class _ErrorsMixin:
-    """Put a service's field errors next to the fields, the rest above the form."""
-
-    field_order: tuple[str, ...] = ()
-
-    def fields_in_order(self) -> list[Field]:
-        """The fields the error summary links to, in page order."""
-        return [self._fields[name] for name in self.field_order]
-
-    def apply_errors(self, problem: InvalidInput) -> None:
-        """Show each of the service's messages at its field, unless the field has one."""
-        for name, message in problem.errors.items():
-            field = self._fields.get(name) if name in self.field_order else None
-            if field is None:
-                self.form_errors.append(message)
-            elif not field.errors:
-                field.errors = [message]
-
-
-class ApplicationForm(_ErrorsMixin, RobotTrapMixin):
+class ApplicationForm(ServiceErrorsMixin, RobotTrapMixin):
     field_order = (
         "organisation_name",
         "website",
@@ -156,7 +136,7 @@ def application_form(locale: str, **kwargs) -> ApplicationForm:
     return form
 
 
-class AcceptForm(_ErrorsMixin, FlaskForm):
+class AcceptForm(ServiceErrorsMixin, FlaskForm):
     field_order = ("slug",)
 
     slug = StringField(
@@ -171,7 +151,7 @@ class AcceptForm(_ErrorsMixin, FlaskForm):
     submit = SubmitField(_l("Accept and send the invitation"))
 
 
-class DeclineForm(_ErrorsMixin, FlaskForm):
+class DeclineForm(ServiceErrorsMixin, FlaskForm):
     field_order = ("note",)
 
     note = TextAreaField(

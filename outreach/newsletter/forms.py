@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, Field, RadioField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
 from outreach.consent.links import consent_hint
+from outreach.form_errors import ServiceErrorsMixin
 from outreach.models import Topic
 from outreach.public.forms import MultiCheckboxField, language_choices
 from outreach.public.robot_trap import RobotTrapMixin
 from outreach.services import consent
-from outreach.services.errors import InvalidInput
 from outreach.services.newsletter import SubscriptionInput
 from outreach.services.registration_input import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 
 
-class SubscribeForm(RobotTrapMixin):
+class SubscribeForm(ServiceErrorsMixin, RobotTrapMixin):
     field_order = ("email", "name", "language", "interests", "consent")
 
     email = EmailField(
@@ -57,10 +57,6 @@ class SubscribeForm(RobotTrapMixin):
         form.consent.description = consent_hint()
         return form
 
-    def fields_in_order(self) -> list[Field]:
-        """The fields the error summary links to, in page order."""
-        return [self._fields[name] for name in self.field_order]
-
     def to_input(self, *, consent_language: str, ip: str | None) -> SubscriptionInput:
         return SubscriptionInput(
             email=self.email.data or "",
@@ -71,12 +67,3 @@ class SubscribeForm(RobotTrapMixin):
             consent_language=consent_language,
             ip=ip,
         )
-
-    def apply_errors(self, problem: InvalidInput) -> None:
-        """Show each of the service's messages at its field, unless the field has one."""
-        for name, message in problem.errors.items():
-            field = self._fields.get(name) if name in self.field_order else None
-            if field is None:
-                self.form_errors.append(message)
-            elif not field.errors:
-                field.errors = [message]

@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
+from outreach.staff.labels import MESSAGE_KIND
 from outreach.workspace.choices import language_name
 
 EMPTY = "—"
@@ -40,28 +41,7 @@ WORDS: dict[str, dict[str, Any]] = {
         "declined": _l("Declined"),
     },
     "role": {"staff": _l("Staff"), "partner": _l("Partner organisation")},
-    "message_kind": {
-        "registration_confirmed": _l("Registration confirmed"),
-        "registration_waitlisted": _l("On the waitlist"),
-        "waitlist_promoted": _l("Moved up from the waitlist"),
-        "registration_cancelled": _l("Registration cancelled"),
-        "manage_link": _l("Link to a registration"),
-        "event_updated": _l("Event changed"),
-        "event_cancelled": _l("Event cancelled"),
-        "reminder": _l("Reminder"),
-        "password_reset": _l("Password reset"),
-        "user_invitation": _l("Invitation to an account"),
-        "event_submitted": _l("Event submitted for review"),
-        "changes_requested": _l("Changes requested"),
-        "event_published": _l("Event published"),
-        "announcement": _l("Message to registrants"),
-        "application_received": _l("Partner application received"),
-        "application_declined": _l("Partner application declined"),
-        "campaign": _l("Campaign"),
-        "newsletter": _l("Newsletter"),
-        "newsletter_confirmation": _l("Newsletter confirmation"),
-        "privacy_request": _l("Data-protection request"),
-    },
+    "message_kind": MESSAGE_KIND,
     "message_status": {
         "queued": _l("Queued"),
         "sending": _l("Being sent"),

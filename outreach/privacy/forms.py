@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, Field, RadioField, SelectChoice, SubmitField
+from wtforms import EmailField, RadioField, SelectChoice, SubmitField
 from wtforms.validators import DataRequired
 
+from outreach.form_errors import ServiceErrorsMixin
 from outreach.models import PrivacyRequestKind
 from outreach.public.robot_trap import RobotTrapMixin
-from outreach.services.errors import InvalidInput
 from outreach.services.registration_input import MAX_EMAIL_LENGTH
 
 
-class PrivacyRequestForm(RobotTrapMixin):
+class PrivacyRequestForm(ServiceErrorsMixin, RobotTrapMixin):
     field_order = ("email", "kind")
 
     email = EmailField(
@@ -31,16 +31,3 @@ class PrivacyRequestForm(RobotTrapMixin):
         invalid_choice_message=_l("Please choose what you would like us to do."),
     )
     submit = SubmitField(_l("Send me the link"))
-
-    def fields_in_order(self) -> list[Field]:
-        """Return the fields the error summary links to, in page order."""
-        return [self._fields[name] for name in self.field_order]
-
-    def apply_errors(self, problem: InvalidInput) -> None:
-        """Show each of the service's messages at its field, unless the field has one."""
-        for name, message in problem.errors.items():
-            field = self._fields.get(name) if name in self.field_order else None
-            if field is None:
-                self.form_errors.append(message)
-            elif not field.errors:
-                field.errors = [message]

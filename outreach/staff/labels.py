@@ -36,6 +36,9 @@ MESSAGE_KIND = {
     "announcement": _l("Message to registrants"),
     "application_received": _l("Partner application received"),
     "application_declined": _l("Partner application declined"),
+    "campaign": _l("Campaign"),
+    "newsletter": _l("Newsletter"),
+    "newsletter_confirmation": _l("Newsletter confirmation"),
     "privacy_request": _l("Data-protection request"),
 }
 
