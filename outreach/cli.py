@@ -245,7 +245,8 @@ def purge_command(dry_run: bool) -> None:
     count = len(report.events)
     click.echo(
         f"{report.registrations} registration(s) of {count} event(s) {verb} anonymised; "
-        f"{report.outbox_rows} mail row(s) {verb} purged."
+        f"{report.outbox_rows} mail row(s) {verb} purged; "
+        f"{report.privacy_requests} data-protection request(s) {verb} reduced to a hash."
     )
 
 

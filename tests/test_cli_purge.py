@@ -50,7 +50,8 @@ def test_dry_run_prints_what_would_go_and_changes_nothing(runner, make_event, ma
     assert "recent-talk" not in output
     # Three confirmations of old-talk were sent 127 days ago; recent-talk's only 17.
     assert lines[-1] == (
-        "3 registration(s) of 1 event(s) would be anonymised; 3 mail row(s) would be purged."
+        "3 registration(s) of 1 event(s) would be anonymised; 3 mail row(s) would be purged; "
+        "0 data-protection request(s) would be reduced to a hash."
     )
     assert all(r.anonymised_at is None and r.name for r in registrations(old))
 
@@ -64,12 +65,14 @@ def test_purge_does_it_and_a_second_run_finds_nothing(runner, make_event, make_r
     assert "Dry run" not in output
     assert "old-talk" in output and "recent-talk" not in output
     assert output.splitlines()[-1] == (
-        "3 registration(s) of 1 event(s) were anonymised; 3 mail row(s) were purged."
+        "3 registration(s) of 1 event(s) were anonymised; 3 mail row(s) were purged; "
+        "0 data-protection request(s) were reduced to a hash."
     )
     assert all(r.anonymised_at is not None and not r.name for r in registrations(old))
     assert all(r.anonymised_at is None for r in registrations(recent))
     assert purge(runner).strip() == (
-        "0 registration(s) of 0 event(s) were anonymised; 0 mail row(s) were purged."
+        "0 registration(s) of 0 event(s) were anonymised; 0 mail row(s) were purged; "
+        "0 data-protection request(s) were reduced to a hash."
     )
 
 
@@ -80,4 +83,7 @@ def test_the_configured_periods_apply(app, runner, make_event, make_registration
     output = purge(runner, "--dry-run")
 
     assert "recent-talk" in output
-    assert output.splitlines()[-1].endswith("2 mail row(s) would be purged.")
+    assert output.splitlines()[-1].endswith(
+        "0 data-protection request(s) would be reduced to a hash."
+    )
+    assert "2 mail row(s) would be purged" in output

@@ -30,11 +30,13 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 
 from outreach.database import begin_write
 from outreach.extensions import db
-from outreach.models import Event, MessageStatus, OutboxMessage, Registration
+from outreach.mail.suppression import hashed_address
+from outreach.models import Event, MessageStatus, OutboxMessage, PrivacyRequest, Registration
 from outreach.services import audit
 from outreach.services.anonymisation import anonymise_registrations, purge_outbox_rows
 from outreach.services.event_editing import MAX_RETENTION_DAYS
 from outreach.services.locks import lock_event
+from outreach.services.privacy_requests import EXPORT_WINDOW, max_age
 
 # Rows changed per transaction, so no purge holds a lock (on SQLite: the database's) for long.
 CHUNK_SIZE = 500
@@ -59,6 +61,8 @@ class RetentionReport:
 
     events: list[EventDue] = field(default_factory=list)
     outbox_rows: int = 0
+    # Data-protection requests whose address goes (only its salted hash stays).
+    privacy_requests: int = 0
     dry_run: bool = False
 
     @property
@@ -67,7 +71,7 @@ class RetentionReport:
 
     @property
     def is_empty(self) -> bool:
-        return not self.events and not self.outbox_rows
+        return not self.events and not self.outbox_rows and not self.privacy_requests
 
 
 # -- the rules ----------------------------------------------------------------------------
@@ -138,6 +142,16 @@ def _outbox_due(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _requests_due(now: datetime) -> ColumnElement[bool]:
+    """Select requests still holding an address, made OUTBOX_RETENTION_DAYS ago or longer.
+
+    Never before their link has expired (and a confirmed export's window closed):
+    the address is what the link acts on.
+    """
+    keep = max(timedelta(days=outbox_days()), max_age() + EXPORT_WINDOW)
+    return and_(PrivacyRequest.email.is_not(None), PrivacyRequest.requested_at <= now - keep)
+
+
 # -- what goes ----------------------------------------------------------------------------
 
 
@@ -151,6 +165,9 @@ def plan(now: datetime) -> RetentionReport:
             events=_due_events(now),
             outbox_rows=db.session.scalar(
                 select(func.count(OutboxMessage.id)).where(_outbox_due(now))
+            ),
+            privacy_requests=db.session.scalar(
+                select(func.count(PrivacyRequest.id)).where(_requests_due(now))
             ),
             dry_run=True,
         )
@@ -211,6 +228,7 @@ def purge(now: datetime, *, dry_run: bool = False) -> RetentionReport:
     if dry_run:
         return plan(now)
     outbox_rows = _purge_outbox(now)
+    requests = _forget_request_addresses(now)
     events = []
     for event in plan(now).events:
         anonymised = _anonymise_event(event.event_id, now)
@@ -218,7 +236,9 @@ def purge(now: datetime, *, dry_run: bool = False) -> RetentionReport:
             events.append(
                 EventDue(event.event_id, event.slug, event.ends_at, event.due_at, anonymised)
             )
-    return RetentionReport(events=events, outbox_rows=outbox_rows, dry_run=False)
+    return RetentionReport(
+        events=events, outbox_rows=outbox_rows, privacy_requests=requests, dry_run=False
+    )
 
 
 def _purge_outbox(now: datetime) -> int:
@@ -244,6 +264,21 @@ def _purge_outbox(now: datetime) -> int:
             raise
         if len(ids) < CHUNK_SIZE:
             return purged
+
+
+def _forget_request_addresses(now: datetime) -> int:
+    """Keep only the salted hash of old requests' addresses; return how many changed."""
+    try:
+        begin_write()
+        requests = list(db.session.scalars(select(PrivacyRequest).where(_requests_due(now))))
+        for request in requests:
+            request.email_hash = request.email_hash or hashed_address(request.email or "")
+            request.email = None
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return len(requests)
 
 
 def _anonymise_event(event_id: int, now: datetime) -> int:

@@ -302,6 +302,23 @@ def test_a_purged_failed_message_cannot_be_retried(app):
     assert mail_queue.retry_all_failed() == 0
 
 
+def test_old_privacy_requests_keep_only_the_hash_of_their_address(app):
+    from outreach.mail.suppression import hashed_address
+    from outreach.models import PrivacyRequest
+    from outreach.services import privacy_requests
+
+    privacy_requests.ask("old@example.org", "export", language="en", now=NOW - timedelta(days=31))
+    privacy_requests.ask("new@example.org", "erasure", language="en", now=NOW - timedelta(days=1))
+
+    assert retention.plan(NOW).privacy_requests == 1
+    assert retention.purge(NOW).privacy_requests == 1
+
+    held = {row.email: row.email_hash for row in fresh(PrivacyRequest)}
+    assert set(held) == {None, "new@example.org"}
+    assert held[None] == hashed_address("old@example.org")
+    assert retention.purge(NOW).privacy_requests == 0
+
+
 # -- dry runs, repeats, two workers ---------------------------------------------------------
 
 
