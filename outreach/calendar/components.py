@@ -13,6 +13,7 @@ from icalendar import Event as VEvent
 
 from outreach.calendar.timezones import vtimezone
 from outreach.models import Event, EventStatus, Registration
+from outreach.rich_text import render_text
 
 PRODUCT_ID = "-//Outreach//Outreach events 1.0//EN"
 
@@ -54,7 +55,8 @@ def location_text(event: Event) -> str:
 
 def description_text(event: Event, locale: str, *, join_link: bool, page_url: str) -> str:
     text = event.text(locale)
-    parts = [part for part in (text.summary, text.description) if part]
+    # The description is Markdown; calendars show plain text.
+    parts = [part for part in (text.summary, render_text(text.description).strip()) if part]
     if join_link and event.online_url:
         parts.append(f"Online: {event.online_url}")
     parts.append(page_url)

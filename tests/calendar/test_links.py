@@ -143,3 +143,16 @@ def test_webcal_url_swaps_the_scheme_of_a_feed_address():
     assert webcal_url("webcal://outreach.example/calendar.ics") == (
         "webcal://outreach.example/calendar.ics"
     )
+
+
+def test_calendars_get_the_markdown_description_as_plain_text():
+    event = event_at(datetime(2027, 3, 14, 18, tzinfo=BERLIN))
+    event.translations["de"].description = (
+        "Mit **Tee** und [Anmeldung](https://example.org/a)\n\n- eins\n- <b>zwei</b>"
+    )
+
+    details = query_of(google_calendar_url(event, "de", SETTINGS))["details"]
+
+    assert "Mit Tee und Anmeldung (https://example.org/a)" in details
+    assert "- eins" in details and "- <b>zwei</b>" in details
+    assert "**" not in details and "[Anmeldung]" not in details
