@@ -16,27 +16,11 @@ from sqlalchemy import select
 from outreach.extensions import db
 from outreach.models import MessageKind, OutboxMessage, QuestionKind
 from outreach.services import privacy, privacy_requests
-from tests.browser.conftest import TIMEOUT_MS
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 ADA = "ada@example.org"
-
-
-@pytest.fixture
-def page(browser, live_server):
-    """A page in a fresh context that lets axe-core in.
-
-    axe-core is injected as an inline script, which the pages' own
-    Content-Security-Policy refuses (tests/browser/test_csp.py checks that
-    policy); these tests are about markup and accessibility.
-    """
-    context = browser.new_context(base_url=live_server, locale="en-US", bypass_csp=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture
