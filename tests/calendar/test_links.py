@@ -147,9 +147,8 @@ def test_webcal_url_swaps_the_scheme_of_a_feed_address():
 
 def test_calendars_get_the_markdown_description_as_plain_text():
     event = event_at(datetime(2027, 3, 14, 18, tzinfo=BERLIN))
-    event.translations["de"].description = (
-        "Mit **Tee** und [Anmeldung](https://example.org/a)\n\n- eins\n- <b>zwei</b>"
-    )
+    markdown = "Mit **Tee** und [Anmeldung](https://example.org/a)\n\n- eins\n- <b>zwei</b>"
+    event.translations["de"].description = markdown
 
     details = query_of(google_calendar_url(event, "de", SETTINGS))["details"]
 
