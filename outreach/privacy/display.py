@@ -6,9 +6,11 @@ render the same export dict (services/privacy.describe) with these helpers.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from flask import Response
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
@@ -109,3 +111,12 @@ def answer(value: Any) -> str:
 def helpers() -> dict[str, Any]:
     """Return the template helpers export pages use (for a blueprint's context processor)."""
     return {"word": word, "when": when, "language_of": language, "answer_text": answer}
+
+
+def json_attachment(data: dict[str, Any], filename: str) -> Response:
+    """Return an export as a JSON file to download (readable, UTF-8 as it is)."""
+    response = Response(
+        json.dumps(data, ensure_ascii=False, indent=2) + "\n", mimetype="application/json"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -9,7 +9,6 @@ pages are kept out of caches and Referer headers.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from flask import (
@@ -33,14 +32,11 @@ from outreach.services.privacy_requests import LinkInvalid, LinkState
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy/request")
 
-# Requests per client address; config RATELIMIT_PRIVACY_REQUEST overrides it.
-DEFAULT_REQUEST_LIMIT = "5 per hour"
-
 bp.context_processor(display.helpers)
 
 
 def _request_limit() -> str:
-    return current_app.config.get("RATELIMIT_PRIVACY_REQUEST", DEFAULT_REQUEST_LIMIT)
+    return current_app.config["RATELIMIT_PRIVACY_REQUEST"]
 
 
 def _locale() -> str:
@@ -103,13 +99,9 @@ def _link_invalid():
     return render_template("privacy/link_invalid.html", hours=_hours()), 404
 
 
-def _request_or_none(token: str) -> PrivacyRequest | None:
-    return privacy_requests.request_for_token(token)
-
-
 @bp.get("/<token>")
 def link(token: str):
-    found = _request_or_none(token)
+    found = privacy_requests.request_for_token(token)
     state = privacy_requests.state_of(found) if found is not None else None
     if found is None or state is None:
         return _link_invalid()
@@ -173,9 +165,4 @@ def download(token: str):
         data = privacy_requests.export_for_download(token)
     except LinkInvalid:
         return _link_invalid()
-    response = Response(
-        json.dumps(data, ensure_ascii=False, indent=2) + "\n",
-        mimetype="application/json",
-    )
-    response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
-    return response
+    return display.json_attachment(data, "my-data.json")

@@ -214,89 +214,46 @@ def _audit_mentions(email: str) -> list[AuditEntry]:
     ]
 
 
+def _rows(model: Any, condition: Any, *options: Any) -> list:
+    """Return the rows of ``model`` that match ``condition``, oldest first."""
+    query = select(model).where(condition).options(*options).order_by(model.id)
+    return list(db.session.scalars(query))
+
+
 def find_person(email: str) -> Person:
     """Return every row that holds ``email`` (any case), for a look-up, an export or an erasure."""
     email = normalised(email)
+    with_event = selectinload(Registration.event)
     return Person(
         email=email,
-        registrations=list(
-            db.session.scalars(
-                select(Registration)
-                .where(same_address(Registration.email, email))
-                .options(
-                    selectinload(Registration.event).selectinload(Event.translations),
-                    selectinload(Registration.event).selectinload(Event.questions),
-                )
-                .order_by(Registration.id)
-            )
+        registrations=_rows(
+            Registration,
+            same_address(Registration.email, email),
+            with_event.selectinload(Event.translations),
+            with_event.selectinload(Event.questions),
         ),
         subscriber=db.session.scalar(
             select(Subscriber).where(same_address(Subscriber.email, email))
         ),
-        applications=list(
-            db.session.scalars(
-                select(PartnerApplication)
-                .where(same_address(PartnerApplication.contact_email, email))
-                .order_by(PartnerApplication.id)
-            )
+        applications=_rows(
+            PartnerApplication, same_address(PartnerApplication.contact_email, email)
         ),
-        users=list(
-            db.session.scalars(
-                select(User)
-                .where(same_address(User.email, email))
-                .options(selectinload(User.organisation))
-                .order_by(User.id)
-            )
+        users=_rows(User, same_address(User.email, email), selectinload(User.organisation)),
+        messages=_rows(
+            OutboxMessage,
+            same_address(OutboxMessage.recipient, email),
+            selectinload(OutboxMessage.event).selectinload(Event.translations),
         ),
-        messages=list(
-            db.session.scalars(
-                select(OutboxMessage)
-                .where(same_address(OutboxMessage.recipient, email))
-                .options(selectinload(OutboxMessage.event).selectinload(Event.translations))
-                .order_by(OutboxMessage.id)
-            )
+        suppressions=_rows(
+            Suppression,
+            or_(same_address(Suppression.email, email), Suppression.email == hashed_address(email)),
         ),
-        suppressions=list(
-            db.session.scalars(
-                select(Suppression)
-                .where(
-                    or_(
-                        same_address(Suppression.email, email),
-                        Suppression.email == hashed_address(email),
-                    )
-                )
-                .order_by(Suppression.id)
-            )
-        ),
-        delivery_reports=list(
-            db.session.scalars(
-                select(DeliveryReport)
-                .where(same_address(DeliveryReport.email, email))
-                .order_by(DeliveryReport.id)
-            )
-        ),
+        delivery_reports=_rows(DeliveryReport, same_address(DeliveryReport.email, email)),
         audit_entries=_audit_mentions(email),
-        privacy_requests=list(
-            db.session.scalars(
-                select(PrivacyRequest)
-                .where(same_address(PrivacyRequest.email, email))
-                .order_by(PrivacyRequest.id)
-            )
-        ),
-        organisations=list(
-            db.session.scalars(
-                select(Organisation)
-                .where(same_address(Organisation.contact_email, email))
-                .order_by(Organisation.id)
-            )
-        ),
-        events=list(
-            db.session.scalars(
-                select(Event)
-                .where(same_address(Event.contact_email, email))
-                .options(selectinload(Event.translations))
-                .order_by(Event.id)
-            )
+        privacy_requests=_rows(PrivacyRequest, same_address(PrivacyRequest.email, email)),
+        organisations=_rows(Organisation, same_address(Organisation.contact_email, email)),
+        events=_rows(
+            Event, same_address(Event.contact_email, email), selectinload(Event.translations)
         ),
     )
 

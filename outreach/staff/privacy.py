@@ -8,7 +8,6 @@ not cached. Every look-up, export and erasure is audited by the service.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
@@ -137,12 +136,7 @@ def look_up():
 @bp.post("/export.json")
 def export_json():
     data = privacy.export(_address(), by=_user(), fmt="json")
-    response = Response(
-        json.dumps(data, ensure_ascii=False, indent=2) + "\n", mimetype="application/json"
-    )
-    day = utcnow().strftime("%Y-%m-%d")
-    response.headers["Content-Disposition"] = f'attachment; filename="personal-data-{day}.json"'
-    return response
+    return display.json_attachment(data, f"personal-data-{utcnow():%Y-%m-%d}.json")
 
 
 @bp.post("/export")
