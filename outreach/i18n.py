@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request
+from flask_babel import get_locale
 
 
 def select_locale() -> str:
@@ -18,3 +19,8 @@ def select_locale() -> str:
         if candidate in supported:
             return candidate
     return request.accept_languages.best_match(supported) or default
+
+
+def current_locale() -> str:
+    """Return the code of the locale this request is answered in ("de", "en")."""
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])

@@ -8,26 +8,22 @@ from urllib.parse import quote_plus
 
 from babel.dates import format_date, format_datetime, format_time, get_timezone_name
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import get_locale
 
 from outreach.calendar.components import CalendarSettings
 from outreach.calendar.links import google_calendar_url, outlook_calendar_url, webcal_url
+from outreach.i18n import current_locale
 from outreach.models import Event
 from outreach.rich_text import render_markdown
 
 
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-
-
 def event_date(event: Event, fmt: str = "full") -> str:
-    return format_date(event.local_start.date(), format=fmt, locale=_locale())
+    return format_date(event.local_start.date(), format=fmt, locale=current_locale())
 
 
 def event_time_range(event: Event) -> str:
     """'18:00–20:00', or with both dates when the event spans several days."""
     start, end = event.local_start, event.local_end
-    locale = _locale()
+    locale = current_locale()
     if start.date() == end.date():
         start_time = format_time(start, "short", locale=locale)
         return f"{start_time}–{format_time(end, 'short', locale=locale)}"
@@ -39,12 +35,12 @@ def event_time_range(event: Event) -> str:
 
 def zone_name(event: Event) -> str:
     """The zone in words with its IANA name, e.g. 'Central European Time (Europe/Berlin)'."""
-    name = get_timezone_name(event.local_start, width="long", locale=_locale())
+    name = get_timezone_name(event.local_start, width="long", locale=current_locale())
     return f"{name} ({event.timezone})"
 
 
 def short_datetime(value: datetime, event: Event) -> str:
-    return format_datetime(value.astimezone(event.zone), "medium", locale=_locale())
+    return format_datetime(value.astimezone(event.zone), "medium", locale=current_locale())
 
 
 def map_url(event: Event) -> str:
@@ -93,12 +89,12 @@ def feed_address(endpoint: str, **values) -> FeedAddress:
 
 def google_calendar_link(event: Event) -> str:
     """Google Calendar's 'add' link for ``event`` in the reader's language (no private link)."""
-    return google_calendar_url(event, _locale(), _calendar_settings())
+    return google_calendar_url(event, current_locale(), _calendar_settings())
 
 
 def outlook_calendar_link(event: Event) -> str:
     """Outlook.com's 'add' link for ``event`` in the reader's language (no private link)."""
-    return outlook_calendar_url(event, _locale(), _calendar_settings())
+    return outlook_calendar_url(event, current_locale(), _calendar_settings())
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -109,7 +105,7 @@ def register_template_helpers(app: Flask) -> None:
         short_datetime=short_datetime,
         map_url=map_url,
         url_with=url_with,
-        current_locale=_locale,
+        current_locale=current_locale,
         feed_address=feed_address,
         google_calendar_link=google_calendar_link,
         outlook_calendar_link=outlook_calendar_link,

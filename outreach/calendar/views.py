@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from outreach.calendar.cache import TimedCache
 from outreach.calendar.components import CalendarSettings, add_timezones, new_calendar, vevent
 from outreach.calendar.feeds import Feed, build_feed
+from outreach.i18n import current_locale
 from outreach.services import events as event_service
 from outreach.services.events import EventFilters
 
@@ -16,10 +16,6 @@ bp = Blueprint("calendar", __name__)
 
 FEED_CACHE: TimedCache[Feed] = TimedCache()
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
-
-
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _settings() -> CalendarSettings:
@@ -38,7 +34,7 @@ def _calendar_response(body: bytes, filename: str, *, etag: str, last_modified=N
 
 
 def _feed_response(filters: EventFilters, name: str, filename: str) -> Response:
-    locale = _locale()
+    locale = current_locale()
     keep_days = current_app.config["CALENDAR_KEEP_DAYS"]
     fingerprint = event_service.calendar_fingerprint(filters, keep_days=keep_days)
 
@@ -74,7 +70,7 @@ def topic_feed(slug: str):
     topic = event_service.topic(slug)
     if topic is None:
         abort(404)
-    name = f"{topic.name_in(_locale())} – {current_app.config['SITE_NAME']}"
+    name = f"{topic.name_in(current_locale())} – {current_app.config['SITE_NAME']}"
     return _feed_response(EventFilters(topic=slug), name, f"{slug}.ics")
 
 
@@ -87,7 +83,7 @@ def event_file(slug: str):
     calendar = new_calendar("PUBLISH")
     add_timezones(calendar, [event])
     calendar.add_component(
-        vevent(event, locale=_locale(), settings=_settings(), stamp=event.updated_at)
+        vevent(event, locale=current_locale(), settings=_settings(), stamp=event.updated_at)
     )
     body = calendar.to_ical()
     return _calendar_response(

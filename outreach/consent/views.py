@@ -13,18 +13,15 @@ from email.utils import parseaddr
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from outreach.i18n import current_locale
 from outreach.rich_text import render_markdown
 from outreach.services import consent
 from outreach.services.consent import Purpose
 
 bp = Blueprint("consent", __name__)
-
-# The page for export and erasure requests (outreach/privacy, built separately).
-REQUEST_PATH = "/privacy/request"
 
 PURPOSE_NAMES = {
     Purpose.REGISTRATION: _l("Registering for an event"),
@@ -35,10 +32,6 @@ PURPOSE_NAMES = {
 
 # Characters Markdown could read as formatting; a backslash makes each one literal.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&\"'])")
-
-
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _literal(text: str) -> str:
@@ -55,14 +48,6 @@ def contact_address() -> str:
     return parseaddr(configured or sender)[1]
 
 
-def request_url() -> str:
-    """Return the address of the request page, by its endpoint when the app has one."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule == REQUEST_PATH and "GET" in (rule.methods or ()):
-            return url_for(rule.endpoint)
-    return REQUEST_PATH
-
-
 def _notice_values() -> dict[str, str]:
     config = current_app.config
     address = contact_address()
@@ -72,13 +57,13 @@ def _notice_values() -> dict[str, str]:
         "retention_days": str(config["RETENTION_DAYS"]),
         "outbox_retention_days": str(config["OUTBOX_RETENTION_DAYS"]),
         # Absolute: the Markdown sanitiser keeps http(s) and mailto links only.
-        "request_url": quote(config["BASE_URL"].rstrip("/") + request_url(), safe="/?=&:"),
+        "request_url": quote(config["BASE_URL"].rstrip("/") + url_for("privacy.ask"), safe="/?=&:"),
     }
 
 
 @bp.get("/privacy")
 def notice():
-    locale = _locale()
+    locale = current_locale()
     language, markdown = consent.notice_markdown(locale)
     return render_template(
         "consent/notice.html",
@@ -87,5 +72,5 @@ def notice():
         notice_version=consent.NOTICE_VERSION,
         texts=[(PURPOSE_NAMES[purpose], consent.current(purpose, locale)) for purpose in Purpose],
         hosts_placeholder=_("named on the event's page"),
-        request_url=request_url(),
+        request_url=url_for("privacy.ask"),
     )

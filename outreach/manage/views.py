@@ -11,12 +11,12 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 
 from outreach.calendar.invites import personal_calendar
+from outreach.i18n import current_locale
 from outreach.manage.forms import CancelForm, change_form
 from outreach.models import EventStatus, Registration, RegistrationStatus
 from outreach.public.forms import answers_in_words
@@ -69,10 +69,6 @@ def link_not_found(error: LinkNotFound):
     )
 
 
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-
-
 def _registration_or_404(token: str) -> Registration:
     registration = registration_for_token(
         token, grace_days=current_app.config["MANAGE_LINK_GRACE_DAYS"]
@@ -92,7 +88,7 @@ def _shows_check_in_code(registration: Registration) -> bool:
 
 def _render_show(token: str, registration: Registration, form, *, status: int = 200):
     event = registration.event
-    locale = _locale()
+    locale = current_locale()
     check_in_code = None
     if _shows_check_in_code(registration):
         # segno writes the SVG itself from the signed URL: nothing of the person's input.
@@ -124,13 +120,13 @@ def _render_show(token: str, registration: Registration, form, *, status: int = 
 @bp.get("/<token>")
 def show(token: str):
     registration = _registration_or_404(token)
-    return _render_show(token, registration, change_form(registration, _locale()))
+    return _render_show(token, registration, change_form(registration, current_locale()))
 
 
 @bp.post("/<token>")
 def update(token: str):
     registration = _registration_or_404(token)
-    form = change_form(registration, _locale())
+    form = change_form(registration, current_locale())
     if not registration.can_be_changed:
         flash(_("This registration can no longer be changed."), "error")
         return redirect(url_for("manage.show", token=token), code=303)
@@ -168,7 +164,7 @@ def cancel(token: str):
             token=token,
             registration=registration,
             event=event,
-            text=event.text(_locale()),
+            text=event.text(current_locale()),
             form=form,
         )
     try:

@@ -18,9 +18,9 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import get_locale
 
 from outreach.extensions import limiter
+from outreach.i18n import current_locale
 from outreach.mail.unsubscribe import preferences_url
 from outreach.newsletter import display
 from outreach.newsletter.forms import SubscribeForm
@@ -42,10 +42,6 @@ def _subscribe_limit() -> str:
     return current_app.config.get("RATELIMIT_NEWSLETTER", DEFAULT_SUBSCRIBE_LIMIT)
 
 
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-
-
 # -- subscribing -------------------------------------------------------------------------
 
 
@@ -56,7 +52,7 @@ def _subscribe_page(form: SubscribeForm, status: int = 200):
 @bp.route("/subscribe", methods=["GET", "POST"])
 @limiter.limit(_subscribe_limit, methods=["POST"], scope="newsletter-subscribe")
 def subscribe():
-    locale = _locale()
+    locale = current_locale()
     form = SubscribeForm.for_locale(locale, newsletter.topic_choices())
     if not form.is_submitted():
         return _subscribe_page(form)
@@ -130,7 +126,7 @@ def issue(slug: str):
     return render_template(
         "newsletter/issue.html",
         issue=found,
-        content=newsletter.issue_content(found, _locale()),
+        content=newsletter.issue_content(found, current_locale()),
     )
 
 

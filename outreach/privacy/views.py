@@ -20,9 +20,10 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, ngettext
+from flask_babel import ngettext
 
 from outreach.extensions import limiter
+from outreach.i18n import current_locale
 from outreach.models import PrivacyRequest, PrivacyRequestKind, utcnow
 from outreach.privacy import display
 from outreach.privacy.forms import PrivacyRequestForm
@@ -37,10 +38,6 @@ bp.context_processor(display.helpers)
 
 def _request_limit() -> str:
     return current_app.config["RATELIMIT_PRIVACY_REQUEST"]
-
-
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _hours() -> str:
@@ -80,7 +77,7 @@ def ask():
         )
         return _form_page(form, 422)
     try:
-        privacy_requests.ask(form.email.data, form.kind.data, language=_locale())
+        privacy_requests.ask(form.email.data, form.kind.data, language=current_locale())
     except InvalidInput as problem:
         form.apply_errors(problem)
         return _form_page(form, 422)

@@ -17,9 +17,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 
 from outreach.extensions import limiter
+from outreach.i18n import current_locale
 from outreach.models import Event, RegistrationWindow, utcnow
 from outreach.public.forms import language_autonym, registration_form
 from outreach.services import events as event_service
@@ -43,10 +43,6 @@ MAX_PAGE = 10_000
 LOGO_MAX_AGE = 365 * 24 * 60 * 60
 
 
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-
-
 @bp.app_context_processor
 def page_helpers() -> dict:
     """Helpers every page template may use, error pages included."""
@@ -54,13 +50,13 @@ def page_helpers() -> dict:
     def language_name(code: str) -> str:
         """The name of a language in the reader's language ('Englisch' for en, in German)."""
         try:
-            return Locale.parse(code).get_display_name(_locale()) or code
+            return Locale.parse(code).get_display_name(current_locale()) or code
         except (UnknownLocaleError, ValueError):
             return code
 
     def text_direction() -> str:
         try:
-            return Locale.parse(_locale()).text_direction
+            return Locale.parse(current_locale()).text_direction
         except (UnknownLocaleError, ValueError):
             return "ltr"
 
@@ -85,7 +81,7 @@ def _list_feed(filters: EventFilters, choices: dict[str, list]) -> tuple[str, di
     after it; any other combination is the main feed with the same filters.
     """
     chosen = {name: value for name, value in asdict(filters).items() if value}
-    lang = {"lang": _locale()}
+    lang = {"lang": current_locale()}
     if chosen.keys() == {"topic"} and any(t.slug == filters.topic for t in choices["topics"]):
         return "calendar.topic_feed", {"slug": filters.topic, **lang}
     if chosen.keys() == {"host"} and any(o.slug == filters.host for o in choices["hosts"]):
@@ -131,7 +127,7 @@ def _render_event(event: Event, form, *, status: int = 200, refusal: str | None 
         render_template(
             "public/event.html",
             event=event,
-            text=event.text(_locale()),
+            text=event.text(current_locale()),
             form=form,
             window=window,
             closed_reason=(
@@ -157,7 +153,7 @@ def _registered(event: Event):
 @limiter.limit(_register_limit, methods=["POST"], scope="register")
 def event(slug: str):
     event = _public_event_or_404(slug)
-    locale = _locale()
+    locale = current_locale()
     waitlist = event.is_full and event.waitlist_enabled
     form = registration_form(event, locale, waitlist=waitlist)
     if not form.is_submitted():
@@ -197,7 +193,7 @@ def registered(slug: str):
     event = _public_event_or_404(slug)
     if session.get(REGISTERED_KEY) != event.slug:
         return redirect(url_for("public.event", slug=event.slug))
-    return render_template("public/registered.html", event=event, text=event.text(_locale()))
+    return render_template("public/registered.html", event=event, text=event.text(current_locale()))
 
 
 @bp.get("/organisations/<slug>")

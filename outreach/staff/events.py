@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import Conflict
 
+from outreach.i18n import current_locale
 from outreach.models import Event, EventStatus
 from outreach.policy import can_check_in, can_edit, can_review, can_see_registrations
 from outreach.services import dashboard, retention, review, scheduling
@@ -20,10 +21,6 @@ from outreach.workspace.event_form import EventForm
 
 EVENTS_PER_PAGE = 25
 MAX_PAGE = 10_000
-
-
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def _details_or_404(event_id: int) -> EventDetails:
@@ -63,7 +60,7 @@ def _render_event(
             history=readable_history(
                 details.history,
                 zone=event.zone,
-                locale=_locale(),
+                locale=current_locale(),
                 host_names=details.host_names,
                 topics=details.topics,
             ),

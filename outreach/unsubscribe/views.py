@@ -19,11 +19,11 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
 from outreach.extensions import csrf, limiter
+from outreach.i18n import current_locale
 from outreach.mail.unsubscribe import (
     preferences_token,
     read_preferences_token,
@@ -73,10 +73,6 @@ def link_not_found(error: LinkNotFound):
     )
 
 
-def _locale() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-
-
 def _unsubscribe_link(token: str) -> tuple[str, SuppressionScope]:
     found = read_unsubscribe_token(token)
     if found is None:
@@ -122,7 +118,7 @@ def unsubscribe(token: str):
 
 
 def _render_preferences(token: str, email: str, form: PreferencesForm, status: int = 200):
-    preferences = mail_preferences.preferences_for(email, locale=_locale())
+    preferences = mail_preferences.preferences_for(email, locale=current_locale())
     form.offer(preferences)
     return (
         render_template(
